@@ -1,0 +1,19 @@
+"""gradkit: a deep-learning framework written from scratch on NumPy, with a laboratory and a doctor.
+
+    >>> import gradkit as gk
+    >>> x = gk.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x ** 2).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+"""
+from . import backend
+from .autograd import (Dual, Function, Tensor, detect_anomaly, enable_grad, grad, is_grad_enabled, jvp,
+                       no_grad, set_grad_enabled)
+from .autograd.composite import clip, flatten, mean, min, minimum, sqrt, squeeze, stack, unsqueeze, var
+from .autograd.ops import (abs, broadcast_to, concatenate, cos, exp, log, matmul, max, maximum, reshape, sigmoid,
+                           sin, sum, sum_to, tanh, transpose, where)
+from .backend import get_default_dtype, manual_seed, set_default_dtype
+from .creation import arange, as_tensor, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from . import autograd, functional
+
+__version__ = "0.1.0"

@@ -1,0 +1,107 @@
+"""Function: one node of the graph, the base class of every primitive.
+
+A primitive is a ``Function`` subclass with three methods:
+
+* ``forward(*arrays)`` computes on raw arrays and may keep what backward needs on ``self``;
+* ``backward(*grad_outputs)`` returns the gradients of the inputs, written with Tensor ops, so that
+  ``backward(create_graph=True)`` records them and higher derivatives follow;
+* ``jvp(*input_tangents)`` returns the tangent of the output (forward mode), also with Tensor ops.
+
+Calling a Function on Tensors runs ``forward``, wraps the result in Tensors and, when a graph is
+being recorded and some input requires grad, links the outputs to this node.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy
+
+from .mode import Mode
+
+
+class AnomalyError(FloatingPointError):
+    """An op produced NaN or Inf while anomaly detection was on."""
+
+
+class Function:
+    """Base class of the primitives. Subclasses implement forward, backward and jvp."""
+
+    generation = 0
+    inputs = ()
+    outputs = ()
+    freed = False
+
+    def __call__(self, *inputs: "Tensor"):
+        ys = self.forward(*[x.data for x in inputs])
+        single = not isinstance(ys, tuple)
+        if single:
+            ys = (ys,)
+        outputs = tuple(Tensor._make(y if not isinstance(y, numpy.generic) else numpy.asarray(y)) for y in ys)
+        self.inputs = inputs
+        if Mode.anomaly:
+            _check_finite(self, "forward", [o.data for o in outputs], inputs)
+        if Mode.grad_enabled and any(x.requires_grad for x in inputs):
+            generation = max(x.generation for x in inputs)
+            self.generation = generation
+            for index, y in enumerate(outputs):
+                y.requires_grad = True
+                y.creator = self
+                y.generation = generation + 1
+                y._index = index
+            self.outputs = tuple(weakref.ref(y) for y in outputs)
+        if Mode.forward_level and any(x.tangent is not None for x in inputs):
+            self._propagate_tangents(inputs, outputs)
+        return outputs[0] if single else outputs
+
+    def forward(self, *xs):
+        raise NotImplementedError
+
+    def backward(self, *gys):
+        raise NotImplementedError(f"{type(self).__name__} has no backward rule")
+
+    def jvp(self, *tangents):
+        raise NotImplementedError(f"{type(self).__name__} has no forward-mode (jvp) rule")
+
+    def output(self, data, index: int = 0) -> "Tensor":
+        """The output Tensor as recorded in the graph, or ``data`` as a constant once it is gone.
+
+        Rules such as tanh' = 1 - y^2 use the output. While a graph is kept (create_graph) the
+        output Tensor is alive and its use is recorded; otherwise a constant is exact."""
+        if self.outputs:
+            y = self.outputs[index]()
+            if y is not None:
+                return y
+        return Tensor._make(data)
+
+    def _propagate_tangents(self, inputs, outputs):
+        if not self.outputs:
+            self.outputs = tuple(weakref.ref(y) for y in outputs)
+        tangents = [x.tangent if x.tangent is not None else Tensor._make(x.data * 0) for x in inputs]
+        level, Mode.forward_level = Mode.forward_level, 0  # the rule itself runs on primals only
+        try:
+            out = self.jvp(*tangents)
+        finally:
+            Mode.forward_level = level
+        for y, t in zip(outputs, out if isinstance(out, tuple) else (out,)):
+            y.tangent = t
+
+    def release(self):
+        """Free what the graph held for backward; a second backward through here will say so."""
+        self.__dict__.clear()
+        self.freed = True
+
+    def __repr__(self):
+        return f"<{type(self).__name__} generation={self.generation}>"
+
+
+def _check_finite(function, phase, arrays, inputs):
+    for array in arrays:
+        if array.dtype.kind in "fc" and not numpy.isfinite(array).all():
+            bad = "NaN" if numpy.isnan(array).any() else "Inf"
+            shapes = ", ".join(str(tuple(x.shape)) for x in inputs)
+            raise AnomalyError(f"{type(function).__name__}.{phase} produced {bad} "
+                               f"(input shapes {shapes}; output shape {tuple(array.shape)})")
+
+
+# The knot DESIGN.md names: Tensor's operators are Functions and Functions build Tensors.
+from .tensor import Tensor  # noqa: E402

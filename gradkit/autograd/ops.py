@@ -1,0 +1,709 @@
+"""The primitives: every derivative rule of gradkit lives in this file.
+
+Each primitive is a ``Function`` with ``forward`` on arrays, ``backward`` and ``jvp`` on Tensors,
+plus a lowercase function that lifts Python numbers and arrays to Tensors. Everything else
+(``mean``, ``var``, ``sqrt``, ``softmax``, ``cross_entropy``...) is composed from these, except the
+fused ops of ``gradkit.functional`` that say why they exist.
+
+Rules skip the gradient of an input that does not require one (the ``x@W`` of a first layer
+never computes d/dx of the data).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy
+
+from .. import backend
+from .function import Function
+from .tensor import Tensor
+
+
+class ShapeError(ValueError):
+    """Operands whose shapes do not fit the op; the message names the op and the shapes."""
+
+
+def _lift(x, like: Tensor | None = None) -> Tensor:
+    """A Tensor from x; Python numbers take the dtype of ``like`` so float32 stays float32."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and isinstance(x, (bool, int, float)) and like.data.dtype.kind in "fc":
+        return Tensor._make(backend.xp.asarray(x, dtype=like.data.dtype))
+    return Tensor(x)
+
+
+def _pair(a, b):
+    if not isinstance(a, Tensor):
+        a = _lift(a, b if isinstance(b, Tensor) else None)
+    if not isinstance(b, Tensor):
+        b = _lift(b, a)
+    return a, b
+
+
+def _call(function: Function, *inputs: Tensor):
+    """Run a Function; a shape error from the array library is re-raised naming the op."""
+    try:
+        return function(*inputs)
+    except ValueError as err:
+        if isinstance(err, ShapeError):
+            raise
+        shapes = " and ".join(str(tuple(x.shape)) for x in inputs)
+        raise ShapeError(f"{type(function).__name__}: cannot combine shapes {shapes}: {err}") from None
+
+
+def _axes(axis, ndim: int):
+    """Normalise an axis argument to a sorted tuple of non-negative ints (None stays None)."""
+    if axis is None:
+        return None
+    if isinstance(axis, (list, tuple)):
+        return tuple(sorted(a % ndim if ndim else a for a in axis))
+    return (axis % ndim if ndim else axis,)
+
+
+def _unreduce(gy: Tensor, shape: tuple, axis, keepdims: bool) -> Tensor:
+    """Broadcast the gradient of a reduction back to the input's shape."""
+    if not keepdims:
+        kept = [1 if axis is None or i in axis else n for i, n in enumerate(shape)]
+        gy = reshape(gy, tuple(kept))
+    return broadcast_to(gy, shape)
+
+
+# ---------------------------------------------------------------------------- arithmetic
+class Add(Function):
+    """y = a + b (broadcasting); da = gy, db = gy, each summed back to its shape."""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return (sum_to(gy, a.shape) if a.requires_grad else None,
+                sum_to(gy, b.shape) if b.requires_grad else None)
+
+    def jvp(self, ta, tb):
+        return ta + tb
+
+
+class Sub(Function):
+    """y = a - b; da = gy, db = -gy."""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return (sum_to(gy, a.shape) if a.requires_grad else None,
+                sum_to(-gy, b.shape) if b.requires_grad else None)
+
+    def jvp(self, ta, tb):
+        return ta - tb
+
+
+class Mul(Function):
+    """y = a * b; da = gy * b, db = gy * a."""
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return (sum_to(gy * b, a.shape) if a.requires_grad else None,
+                sum_to(gy * a, b.shape) if b.requires_grad else None)
+
+    def jvp(self, ta, tb):
+        a, b = self.inputs
+        return ta * b + a * tb
+
+
+class Div(Function):
+    """y = a / b; da = gy / b, db = -gy a / b^2."""
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return (sum_to(gy / b, a.shape) if a.requires_grad else None,
+                sum_to(-gy * a / (b * b), b.shape) if b.requires_grad else None)
+
+    def jvp(self, ta, tb):
+        a, b = self.inputs
+        return ta / b - a * tb / (b * b)
+
+
+class Neg(Function):
+    """y = -x; dx = -gy."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+    def jvp(self, t):
+        return -t
+
+
+class Pow(Function):
+    """y = x^c for a constant c; dx = gy c x^(c-1)."""
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def forward(self, x):
+        return x ** self.c
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * self.c * x ** (self.c - 1)
+
+    def jvp(self, t):
+        (x,) = self.inputs
+        return t * self.c * x ** (self.c - 1)
+
+
+class Exp(Function):
+    """y = e^x; dx = gy y."""
+
+    def forward(self, x):
+        self.y = numpy.exp(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.output(self.y)
+
+    def jvp(self, t):
+        return t * self.output(self.y)
+
+
+class Log(Function):
+    """y = ln x; dx = gy / x."""
+
+    def forward(self, x):
+        return numpy.log(x)
+
+    def backward(self, gy):
+        return gy / self.inputs[0]
+
+    def jvp(self, t):
+        return t / self.inputs[0]
+
+
+class Sin(Function):
+    """y = sin x; dx = gy cos x."""
+
+    def forward(self, x):
+        return numpy.sin(x)
+
+    def backward(self, gy):
+        return gy * cos(self.inputs[0])
+
+    def jvp(self, t):
+        return t * cos(self.inputs[0])
+
+
+class Cos(Function):
+    """y = cos x; dx = -gy sin x."""
+
+    def forward(self, x):
+        return numpy.cos(x)
+
+    def backward(self, gy):
+        return -gy * sin(self.inputs[0])
+
+    def jvp(self, t):
+        return -t * sin(self.inputs[0])
+
+
+class Tanh(Function):
+    """y = tanh x; dx = gy (1 - y^2)."""
+
+    def forward(self, x):
+        self.y = numpy.tanh(x)
+        return self.y
+
+    def backward(self, gy):
+        y = self.output(self.y)
+        return gy * (1 - y * y)
+
+    def jvp(self, t):
+        y = self.output(self.y)
+        return t * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 (no overflow); dx = gy y (1 - y)."""
+
+    def forward(self, x):
+        self.y = 0.5 * (1 + numpy.tanh(0.5 * x))
+        return self.y
+
+    def backward(self, gy):
+        y = self.output(self.y)
+        return gy * y * (1 - y)
+
+    def jvp(self, t):
+        y = self.output(self.y)
+        return t * y * (1 - y)
+
+
+class ReLU(Function):
+    """y = max(x, 0); dx = gy [x > 0] (0 at x = 0, as in PyTorch)."""
+
+    def forward(self, x):
+        self.y = numpy.maximum(x, 0)
+        return self.y
+
+    def _mask(self):
+        return Tensor._make(self.y > 0)
+
+    def backward(self, gy):
+        return gy * self._mask()
+
+    def jvp(self, t):
+        return t * self._mask()
+
+
+class Abs(Function):
+    """y = |x|; dx = gy sign(x) (0 at x = 0)."""
+
+    def forward(self, x):
+        return numpy.abs(x)
+
+    def backward(self, gy):
+        return gy * Tensor._make(numpy.sign(self.inputs[0].data))
+
+    def jvp(self, t):
+        return t * Tensor._make(numpy.sign(self.inputs[0].data))
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise; the gradient goes to the larger, split in half on ties (as PyTorch)."""
+
+    def forward(self, a, b):
+        return numpy.maximum(a, b)
+
+    def _share(self):
+        a, b = self.inputs[0].data, self.inputs[1].data
+        share = (a > b).astype(numpy.result_type(a, b))
+        share += 0.5 * (a == b)
+        return Tensor._make(share), Tensor._make(1 - share)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        share_a, share_b = self._share()
+        return (sum_to(gy * share_a, a.shape) if a.requires_grad else None,
+                sum_to(gy * share_b, b.shape) if b.requires_grad else None)
+
+    def jvp(self, ta, tb):
+        share_a, share_b = self._share()
+        return ta * share_a + tb * share_b
+
+
+class Where(Function):
+    """y = a where cond else b; da = gy [cond], db = gy [not cond]."""
+
+    def __init__(self, condition):
+        self.condition = condition
+
+    def forward(self, a, b):
+        return numpy.where(self.condition, a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        keep = Tensor._make(self.condition)
+        return (sum_to(gy * keep, a.shape) if a.requires_grad else None,
+                sum_to(gy * Tensor._make(~self.condition), b.shape) if b.requires_grad else None)
+
+    def jvp(self, ta, tb):
+        return _call(Where(self.condition), ta, tb)
+
+
+class MatMul(Function):
+    """y = a @ b (2-D or batched); da = gy b^T, db = a^T gy (summed over broadcast batch axes)."""
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return (sum_to(matmul(gy, _mT(b)), a.shape) if a.requires_grad else None,
+                sum_to(matmul(_mT(a), gy), b.shape) if b.requires_grad else None)
+
+    def jvp(self, ta, tb):
+        a, b = self.inputs
+        return matmul(ta, b) + matmul(a, tb)
+
+
+def _mT(x: Tensor) -> Tensor:
+    """Swap the last two axes."""
+    if x.ndim == 2:
+        return transpose(x)
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return transpose(x, tuple(axes))
+
+
+# ---------------------------------------------------------------------------- reductions
+class Sum(Function):
+    """y = sum of x over axis; dx = gy broadcast back."""
+
+    def __init__(self, axis, keepdims: bool):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        return _unreduce(gy, self.inputs[0].shape, self.axis, self.keepdims)
+
+    def jvp(self, t):
+        return sum(t, self.axis, self.keepdims)
+
+
+class Max(Function):
+    """y = max of x over axis; the whole gradient goes to the first maximal element."""
+
+    def __init__(self, axis, keepdims: bool):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        return x.max(axis=self.axis, keepdims=self.keepdims)
+
+    def _mask(self) -> Tensor:
+        x = self.inputs[0].data
+        axis = tuple(range(x.ndim)) if self.axis is None else self.axis
+        rest = [i for i in range(x.ndim) if i not in axis]
+        moved = x.transpose(rest + list(axis))
+        flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+        first = flat.argmax(axis=-1)[..., None]
+        mask = numpy.zeros(flat.shape, dtype=bool)
+        numpy.put_along_axis(mask, first, True, axis=-1)
+        return Tensor._make(mask.reshape(moved.shape).transpose(numpy.argsort(rest + list(axis))))
+
+    def backward(self, gy):
+        return _unreduce(gy, self.inputs[0].shape, self.axis, self.keepdims) * self._mask()
+
+    def jvp(self, t):
+        return sum(t * self._mask(), self.axis, self.keepdims)
+
+
+# ---------------------------------------------------------------------------- shapes
+class SumTo(Function):
+    """Sum x down to ``shape`` (the inverse of broadcasting); dx = gy broadcast back."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        lead = x.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(self.shape) if n == 1 and x.shape[i + lead] != 1)
+        y = x.sum(axis=axes, keepdims=True) if axes else x
+        return y.reshape(self.shape) if lead else y
+
+    def backward(self, gy):
+        return broadcast_to(gy, self.inputs[0].shape)
+
+    def jvp(self, t):
+        return sum_to(t, self.shape)
+
+
+class BroadcastTo(Function):
+    """Repeat x along new or length-1 axes to ``shape``; dx = gy summed back."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return numpy.broadcast_to(x, self.shape)
+
+    def backward(self, gy):
+        return sum_to(gy, self.inputs[0].shape)
+
+    def jvp(self, t):
+        return broadcast_to(t, self.shape)
+
+
+class Reshape(Function):
+    """y = x with a new shape; dx = gy with x's shape."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return x.reshape(self.shape)
+
+    def backward(self, gy):
+        return reshape(gy, self.inputs[0].shape)
+
+    def jvp(self, t):
+        return reshape(t, self.shape)
+
+
+class Transpose(Function):
+    """Permute the axes; dx = gy permuted back."""
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, gy):
+        inverse = None if self.axes is None else tuple(numpy.argsort(self.axes))
+        return transpose(gy, inverse)
+
+    def jvp(self, t):
+        return transpose(t, self.axes)
+
+
+class GetItem(Function):
+    """y = x[key] (slices, integers, index arrays, masks); dx = gy scattered into zeros."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def forward(self, x):
+        return x[self.key]
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return _call(GetItemGrad(self.key, x.shape), gy)
+
+    def jvp(self, t):
+        return _call(GetItem(self.key), t)
+
+
+class GetItemGrad(Function):
+    """Scatter-add gy into zeros of ``shape`` at ``key`` (repeated indices accumulate)."""
+
+    def __init__(self, key, shape):
+        self.key, self.shape = key, shape
+
+    def forward(self, gy):
+        gx = numpy.zeros(self.shape, dtype=gy.dtype)
+        if _is_basic(self.key):
+            gx[self.key] = gy
+        else:
+            numpy.add.at(gx, self.key, gy)
+        return gx
+
+    def backward(self, ggx):
+        return _call(GetItem(self.key), ggx)
+
+    def jvp(self, t):
+        return _call(GetItemGrad(self.key, self.shape), t)
+
+
+def _is_basic(key) -> bool:
+    """True when indexing by key selects each element at most once (no index arrays)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(isinstance(k, (int, numpy.integer, slice)) or k is None or k is Ellipsis for k in parts)
+
+
+class Concatenate(Function):
+    """Join tensors along an axis; each input's gradient is its slice of gy."""
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return numpy.concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        axis = self.axis % gy.ndim
+        grads, start = [], 0
+        for x in self.inputs:
+            stop = start + x.shape[axis]
+            grads.append(getitem(gy, (slice(None),) * axis + (slice(start, stop),)) if x.requires_grad else None)
+            start = stop
+        return tuple(grads)
+
+    def jvp(self, *ts):
+        return _call(Concatenate(self.axis), *ts)
+
+
+class Cast(Function):
+    """Convert to another dtype; the gradient is converted back."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return cast(gy, self.inputs[0].dtype)
+
+    def jvp(self, t):
+        return cast(t, self.dtype)
+
+
+# ---------------------------------------------------------------------------- lowercase functions
+def add(a, b) -> Tensor:
+    return _call(Add(), *_pair(a, b))
+
+
+def sub(a, b) -> Tensor:
+    return _call(Sub(), *_pair(a, b))
+
+
+def mul(a, b) -> Tensor:
+    return _call(Mul(), *_pair(a, b))
+
+
+def div(a, b) -> Tensor:
+    return _call(Div(), *_pair(a, b))
+
+
+def neg(x) -> Tensor:
+    return Neg()(_lift(x))
+
+
+def pow(x, exponent) -> Tensor:
+    """x ** exponent. A constant exponent is the Pow primitive; a Tensor exponent (or a constant
+    base) is composed as exp(exponent * log(x))."""
+    if isinstance(exponent, Tensor):
+        if not exponent.requires_grad and exponent.size == 1 and isinstance(x, Tensor):
+            return Pow(exponent.item())(x)
+        if isinstance(x, Tensor):
+            return exp(exponent * log(x))
+        return exp(exponent * math.log(x))
+    return Pow(exponent)(_lift(x))
+
+
+def exp(x) -> Tensor:
+    return Exp()(_lift(x))
+
+
+def log(x) -> Tensor:
+    return Log()(_lift(x))
+
+
+def sin(x) -> Tensor:
+    return Sin()(_lift(x))
+
+
+def cos(x) -> Tensor:
+    return Cos()(_lift(x))
+
+
+def tanh(x) -> Tensor:
+    return Tanh()(_lift(x))
+
+
+def sigmoid(x) -> Tensor:
+    return Sigmoid()(_lift(x))
+
+
+def relu(x) -> Tensor:
+    return ReLU()(_lift(x))
+
+
+def abs(x) -> Tensor:
+    return Abs()(_lift(x))
+
+
+def maximum(a, b) -> Tensor:
+    return _call(Maximum(), *_pair(a, b))
+
+
+def where(condition, a, b) -> Tensor:
+    """Elementwise ``a if condition else b``; the condition carries no gradient."""
+    condition = condition.data if isinstance(condition, Tensor) else backend.xp.asarray(condition)
+    return _call(Where(condition.astype(bool, copy=False)), *_pair(a, b))
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product with NumPy's rules: 1-D operands are promoted and the added axis dropped."""
+    a, b = _pair(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"MatMul: needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
+    if a.ndim == 1 and b.ndim == 1:
+        if a.shape != b.shape:
+            raise ShapeError(f"MatMul: cannot combine shapes {a.shape} and {b.shape}")
+        return sum(a * b)
+    if a.ndim == 1:
+        y = _call(MatMul(), reshape(a, (1, -1)), b)
+        return reshape(y, y.shape[:-2] + y.shape[-1:])
+    if b.ndim == 1:
+        y = _call(MatMul(), a, reshape(b, (-1, 1)))
+        return reshape(y, y.shape[:-1])
+    return _call(MatMul(), a, b)
+
+
+def sum(x, axis=None, keepdims: bool = False) -> Tensor:
+    x = _lift(x)
+    return _call(Sum(_axes(axis, x.ndim), keepdims), x)
+
+
+def max(x, axis=None, keepdims: bool = False) -> Tensor:
+    x = _lift(x)
+    if x.size == 0:
+        raise ShapeError("Max: cannot reduce an empty tensor")
+    return _call(Max(_axes(axis, x.ndim), keepdims), x)
+
+
+def sum_to(x, shape) -> Tensor:
+    x = _lift(x)
+    if x.shape == tuple(shape):
+        return x
+    return _call(SumTo(shape), x)
+
+
+def broadcast_to(x, shape) -> Tensor:
+    x = _lift(x)
+    if x.shape == tuple(shape):
+        return x
+    return _call(BroadcastTo(shape), x)
+
+
+def reshape(x, shape) -> Tensor:
+    x = _lift(x)
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    if x.shape == shape:
+        return x
+    return _call(Reshape(shape), x)
+
+
+def transpose(x, axes=None) -> Tensor:
+    x = _lift(x)
+    if axes is not None:
+        axes = tuple(a % x.ndim for a in axes)
+        if sorted(axes) != list(range(x.ndim)):
+            raise ShapeError(f"Transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+    return _call(Transpose(axes), x)
+
+
+def getitem(x, key) -> Tensor:
+    if isinstance(key, Tensor):
+        key = key.data
+    elif isinstance(key, tuple):
+        key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    elif isinstance(key, list):
+        key = backend.xp.asarray(key)
+    try:
+        return GetItem(key)(_lift(x))
+    except IndexError as err:
+        raise IndexError(f"GetItem: index {key!r} does not fit shape {x.shape}: {err}") from None
+
+
+def concatenate(xs, axis: int = 0) -> Tensor:
+    xs = [_lift(x) for x in xs]
+    if not xs:
+        raise ShapeError("Concatenate: needs at least one tensor")
+    return _call(Concatenate(axis), *xs)
+
+
+def cast(x, dtype) -> Tensor:
+    x = _lift(x)
+    dtype = numpy.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    return Cast(dtype)(x)
+
+
+PRIMITIVES = (Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sin, Cos, Tanh, Sigmoid, ReLU, Abs, Maximum,
+              Where, MatMul, Sum, Max, SumTo, BroadcastTo, Reshape, Transpose, GetItem, GetItemGrad,
+              Concatenate, Cast)
+

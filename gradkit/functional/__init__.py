@@ -1,0 +1,4 @@
+"""Lowercase functions over Tensors: the primitives, their compositions and the fused ops."""
+from ..autograd.composite import clip, flatten, mean, min, minimum, sqrt, squeeze, stack, swapaxes, unsqueeze, var
+from ..autograd.ops import (abs, broadcast_to, cast, concatenate, cos, exp, getitem, log, matmul, max, maximum,
+                            relu, reshape, sigmoid, sin, sum, sum_to, tanh, transpose, where)
