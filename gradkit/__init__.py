@@ -17,3 +17,15 @@ from .creation import arange, as_tensor, ones, ones_like, rand, randn, tensor, z
 from . import autograd, functional
 
 __version__ = "0.1.0"
+
+_SUBPACKAGES = ("nn", "optim", "data", "train", "lab", "doctor", "tune")
+
+
+def __getattr__(name):
+    """Import the upper floors on first use, so ``import gradkit`` stays fast."""
+    if name in _SUBPACKAGES:
+        import importlib
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'gradkit' has no attribute {name!r}")
