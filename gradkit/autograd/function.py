@@ -32,26 +32,40 @@ class Function:
     freed = False
 
     def __call__(self, *inputs: "Tensor"):
+        # The hot path of the whole library: plain loops, no generator expressions.
         ys = self.forward(*[x.data for x in inputs])
-        single = not isinstance(ys, tuple)
-        if single:
-            ys = (ys,)
-        outputs = tuple(Tensor._make(y if not isinstance(y, numpy.generic) else numpy.asarray(y)) for y in ys)
         self.inputs = inputs
+        if type(ys) is tuple:
+            outputs = tuple(_wrap(y) for y in ys)
+        else:
+            outputs = (_wrap(ys),)
         if Mode.anomaly:
             _check_finite(self, "forward", [o.data for o in outputs], inputs)
-        if Mode.grad_enabled and any(x.requires_grad for x in inputs):
-            generation = max(x.generation for x in inputs)
-            self.generation = generation
-            for index, y in enumerate(outputs):
-                y.requires_grad = True
-                y.creator = self
-                y.generation = generation + 1
-                y._index = index
-            self.outputs = tuple(weakref.ref(y) for y in outputs)
-        if Mode.forward_level and any(x.tangent is not None for x in inputs):
-            self._propagate_tangents(inputs, outputs)
-        return outputs[0] if single else outputs
+        if Mode.grad_enabled:
+            for x in inputs:
+                if x.requires_grad:
+                    self._link(outputs)
+                    break
+        if Mode.forward_level:
+            for x in inputs:
+                if x.tangent is not None:
+                    self._propagate_tangents(inputs, outputs)
+                    break
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def _link(self, outputs):
+        """Record this node as the creator of ``outputs``, one generation after its newest input."""
+        generation = 0
+        for x in self.inputs:
+            if x.generation > generation:
+                generation = x.generation
+        self.generation = generation
+        for index, y in enumerate(outputs):
+            y.requires_grad = True
+            y.creator = self
+            y.generation = generation + 1
+            y._index = index
+        self.outputs = tuple([weakref.ref(y) for y in outputs])
 
     def forward(self, *xs):
         raise NotImplementedError
@@ -92,6 +106,11 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__} generation={self.generation}>"
+
+
+def _wrap(y) -> "Tensor":
+    """A Tensor around an op's result (NumPy reductions return scalars, not 0-d arrays)."""
+    return Tensor._make(y if not isinstance(y, numpy.generic) else numpy.asarray(y))
 
 
 def _check_finite(function, phase, arrays, inputs):

@@ -320,28 +320,43 @@ class Where(Function):
 
 
 class MatMul(Function):
-    """y = a @ b (2-D or batched); da = gy b^T, db = a^T gy (summed over broadcast batch axes)."""
+    """y = op(a) @ op(b), op transposing the last two axes where asked (2-D or batched).
+
+    With A = op(a), B = op(b): dA = gy B^T and dB = A^T gy (summed over broadcast batch axes). Each
+    of the four transpose combinations maps its gradients onto another MatMul, so backward needs no
+    separate transpose op and ``x @ W.T`` (a linear layer) is one op forward and one per gradient.
+    """
+
+    def __init__(self, transpose_a: bool = False, transpose_b: bool = False):
+        self.ta, self.tb = transpose_a, transpose_b
 
     def forward(self, a, b):
-        return a @ b
+        return (_swap(a) if self.ta else a) @ (_swap(b) if self.tb else b)
 
     def backward(self, gy):
         a, b = self.inputs
-        return (sum_to(matmul(gy, _mT(b)), a.shape) if a.requires_grad else None,
-                sum_to(matmul(_mT(a), gy), b.shape) if b.requires_grad else None)
+        ta, tb = self.ta, self.tb
+        ga = gb = None
+        if a.requires_grad:
+            ga = _mm(b, gy, tb, True) if ta else _mm(gy, b, False, not tb)
+            ga = sum_to(ga, a.shape)
+        if b.requires_grad:
+            gb = _mm(gy, a, True, ta) if tb else _mm(a, gy, not ta, False)
+            gb = sum_to(gb, b.shape)
+        return ga, gb
 
     def jvp(self, ta, tb):
         a, b = self.inputs
-        return matmul(ta, b) + matmul(a, tb)
+        return _mm(ta, b, self.ta, self.tb) + _mm(a, tb, self.ta, self.tb)
 
 
-def _mT(x: Tensor) -> Tensor:
-    """Swap the last two axes."""
-    if x.ndim == 2:
-        return transpose(x)
-    axes = list(range(x.ndim))
-    axes[-1], axes[-2] = axes[-2], axes[-1]
-    return transpose(x, tuple(axes))
+def _swap(x):
+    """Swap the last two axes of an array."""
+    return x.T if x.ndim == 2 else x.swapaxes(-1, -2)
+
+
+def _mm(a: Tensor, b: Tensor, transpose_a: bool, transpose_b: bool) -> Tensor:
+    return _call(MatMul(transpose_a, transpose_b), a, b)
 
 
 # ---------------------------------------------------------------------------- reductions
@@ -614,9 +629,16 @@ def where(condition, a, b) -> Tensor:
     return _call(Where(condition.astype(bool, copy=False)), *_pair(a, b))
 
 
-def matmul(a, b) -> Tensor:
-    """Matrix product with NumPy's rules: 1-D operands are promoted and the added axis dropped."""
+def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False) -> Tensor:
+    """Matrix product with NumPy's rules: 1-D operands are promoted and the added axis dropped.
+
+    ``transpose_a`` / ``transpose_b`` transpose the last two axes of a 2-D-or-more operand first,
+    inside the one op (``matmul(x, w, transpose_b=True)`` is ``x @ w.T``)."""
     a, b = _pair(a, b)
+    if transpose_a or transpose_b:
+        if a.ndim < 2 or b.ndim < 2:
+            raise ShapeError(f"MatMul: transposed operands need 2 or more axes, got shapes {a.shape} and {b.shape}")
+        return _mm(a, b, transpose_a, transpose_b)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"MatMul: needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
     if a.ndim == 1 and b.ndim == 1:
