@@ -1,0 +1,261 @@
+"""Trainer: the training loop. It does the step; callbacks do everything else.
+
+    trainer = Trainer(model, optimizer)                      # cross-entropy and accuracy by default
+    history = trainer.fit(train, epochs=5, batch_size=100, val=test)
+    trainer.evaluate(test)  ->  {"loss": ..., "accuracy": ...}
+
+Ctrl-C during ``fit`` finishes the current step, tells the callbacks (a Checkpoint callback saves
+``last.npz``) and returns; ``fit(..., resume=path)`` continues from a checkpoint bit for bit: same
+weights, optimiser state, shuffling, dropout masks and step counters as a run never interrupted.
+"""
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import numpy
+
+from .. import backend
+from ..autograd.mode import no_grad
+from ..autograd.tensor import Tensor
+from . import checkpoint as ckpt
+from .callbacks import Callback, History, ProgressBar
+
+
+def accuracy(logits, target) -> float:
+    """Share of rows whose largest logit is at the target class (int labels or one-hot rows)."""
+    scores = logits.data if isinstance(logits, Tensor) else logits
+    labels = target.data if isinstance(target, Tensor) else numpy.asarray(target)
+    if labels.ndim == scores.ndim:
+        labels = labels.argmax(axis=-1)
+    return float((scores.argmax(axis=-1) == labels).mean())
+
+
+METRICS = {"accuracy": accuracy}
+
+
+class Trainer:
+    """Fit ``model`` with ``optimizer`` on mini-batches.
+
+    Args:
+        model: a gradkit.nn.Module.
+        optimizer: a gradkit.optim optimizer over the model's parameters.
+        loss_fn: ``loss_fn(output, target) -> scalar Tensor``; cross-entropy by default.
+        metrics: names from METRICS or callables ``(output, target) -> float``.
+        callbacks: Callback objects used by every ``fit``.
+        clip_grad_norm: if set, clip the global gradient 2-norm to this value before each step.
+        rng: Generator or seed for shuffling (bit-exact resume restores it).
+    """
+
+    def __init__(self, model, optimizer, loss_fn=None, metrics=("accuracy",), callbacks=(),
+                 clip_grad_norm: float | None = None, rng=0):
+        if loss_fn is None:
+            from ..functional import cross_entropy as loss_fn
+        if clip_grad_norm is not None and clip_grad_norm <= 0:
+            raise ValueError(f"Trainer: clip_grad_norm must be > 0, got {clip_grad_norm}")
+        self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        self.metrics = {(m if isinstance(m, str) else m.__name__): (METRICS[m] if isinstance(m, str) else m)
+                        for m in metrics}
+        self.callbacks: list[Callback] = list(callbacks)
+        self.clip_grad_norm = clip_grad_norm
+        self.rng = backend.resolve_rng(rng) if rng is not None else numpy.random.default_rng()
+        self.epoch = 0            # epochs completed
+        self.global_step = 0      # optimiser steps taken
+        self.batch = 0            # batches done in the current epoch
+        self.stop_training = False
+        self.interrupted = False
+        self._epoch_rng_state = None
+
+    # ------------------------------------------------------------------ one step
+    def train_step(self, x, y) -> dict:
+        """Forward, backward, (clip,) step; returns the batch's loss and metrics."""
+        output = self.model(x)
+        loss = self.loss_fn(output, y)
+        self.optimizer.zero_grad()
+        loss.backward()
+        logs = {"loss": float(loss.data)}
+        if self.clip_grad_norm is not None:
+            from ..optim import clip_grad_norm_
+            logs["grad_norm"] = float(clip_grad_norm_(self.model.parameters(), self.clip_grad_norm))
+        self.optimizer.step()
+        for name, fn in self.metrics.items():
+            logs[name] = fn(output, y)
+        return logs
+
+    # ------------------------------------------------------------------ loops
+    def _loader(self, data, batch_size, shuffle, rng=None):
+        from ..data import DataLoader
+        if isinstance(data, DataLoader):
+            return data
+        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, rng=rng)
+
+    def fit(self, train, epochs: int = 1, batch_size: int = 32, val=None, shuffle: bool = True, callbacks=(),
+            verbose: bool = True, resume: str | None = None) -> History:
+        """Train until ``epochs`` epochs are complete (counting those of a resumed run).
+
+        Returns the History callback (``history["val_accuracy"]``...)."""
+        if epochs < 0 or batch_size < 1:
+            raise ValueError(f"fit: need epochs >= 0 and batch_size >= 1, got epochs={epochs}, batch_size={batch_size}")
+        cbs = list(self.callbacks) + list(callbacks)
+        history = next((c for c in cbs if isinstance(c, History)), None)
+        if history is None:
+            history = History()
+            cbs.insert(0, history)
+        if verbose and not any(isinstance(c, ProgressBar) for c in cbs):
+            cbs.append(ProgressBar())
+        self._active = cbs
+        for c in cbs:
+            c.trainer = self
+        skip = 0
+        if resume is not None:
+            skip = self.load(resume)
+        loader = self._loader(train, batch_size, shuffle, rng=self.rng)
+        self.stop_training = self.interrupted = False
+        previous_handler = self._catch_interrupt()
+        try:
+            self._emit("on_train_begin", {"epochs": epochs})
+            while self.epoch < epochs and not self.stop_training:
+                self._run_epoch(loader, epochs, val, batch_size, skip)
+                skip = 0
+                if self.interrupted:
+                    self._emit("on_interrupt", {"epoch": self.epoch, "batch": self.batch})
+                    break
+            if not self.interrupted:
+                self._emit("on_train_end", {})
+        finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
+        return history
+
+    def _run_epoch(self, loader, epochs, val, batch_size, skip: int):
+        if skip == 0:
+            self._epoch_rng_state = self.rng.bit_generator.state
+            self.batch = 0
+        else:  # resuming mid-epoch: replay the epoch's shuffling, skip the batches already done
+            self.rng.bit_generator.state = self._epoch_rng_state
+        logs = {"epochs": epochs, "batches": len(loader)}
+        self._emit("on_epoch_begin", self.epoch, logs)
+        start = time.perf_counter()
+        self.model.train()
+        sums, seen = {}, 0
+        for index, (x, y) in enumerate(loader):
+            if index < skip:
+                continue
+            self._emit("on_batch_begin", index, {})
+            batch_logs = self.train_step(x, y)
+            self.global_step += 1
+            self.batch = index + 1
+            n = len(x)
+            seen += n
+            for k, v in batch_logs.items():
+                sums[k] = sums.get(k, 0.0) + v * n
+            self._emit("on_batch_end", index, batch_logs)
+            if self.stop_training or self.interrupted:
+                break
+        if self.interrupted:
+            return
+        epoch_logs = {k: v / max(seen, 1) for k, v in sums.items()}
+        if val is not None:
+            epoch_logs.update({f"val_{k}": v for k, v in self.evaluate(val, batch_size=max(batch_size, 256)).items()})
+        epoch_logs["lr"] = self.optimizer.param_groups[0]["lr"]
+        epoch_logs["time"] = time.perf_counter() - start
+        self.epoch += 1
+        self.batch = 0
+        self._emit("on_epoch_end", self.epoch - 1, epoch_logs)
+
+    def evaluate(self, data, batch_size: int = 256) -> dict:
+        """Mean loss and metrics over ``data`` in eval mode, without a graph."""
+        was_training = self.model.training
+        self.model.eval()
+        sums, seen = {}, 0
+        try:
+            with no_grad():
+                for x, y in self._loader(data, batch_size, shuffle=False):
+                    output = self.model(x)
+                    n = len(x)
+                    seen += n
+                    sums["loss"] = sums.get("loss", 0.0) + float(self.loss_fn(output, y).data) * n
+                    for name, fn in self.metrics.items():
+                        sums[name] = sums.get(name, 0.0) + fn(output, y) * n
+        finally:
+            self.model.train(was_training)
+        return {k: v / max(seen, 1) for k, v in sums.items()}
+
+    def predict(self, data, batch_size: int = 256) -> numpy.ndarray:
+        """The model's outputs over ``data`` (eval mode, no graph), as one array."""
+        was_training = self.model.training
+        self.model.eval()
+        outputs = []
+        try:
+            with no_grad():
+                for batch in self._loader(data, batch_size, shuffle=False):
+                    x = batch[0] if isinstance(batch, (tuple, list)) else batch
+                    outputs.append(backend.to_numpy(self.model(x).data))
+        finally:
+            self.model.train(was_training)
+        return numpy.concatenate(outputs)
+
+    # ------------------------------------------------------------------ callbacks and signals
+    def _emit(self, hook: str, *args):
+        for c in self._active:
+            getattr(c, hook)(*args)
+
+    def _catch_interrupt(self):
+        """Turn Ctrl-C into a clean stop after the current step (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum, frame):
+            if self.interrupted:  # a second Ctrl-C stops at once
+                raise KeyboardInterrupt
+            self.interrupted = True
+        return signal.signal(signal.SIGINT, handler)
+
+    # ------------------------------------------------------------------ checkpoints
+    def _module_rngs(self):
+        for name, module in self.model.named_modules():
+            for attr, value in vars(module).items():
+                if isinstance(value, numpy.random.Generator):
+                    yield f"{name or '<root>'}.{attr}", value
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue this run exactly."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch, "global_step": self.global_step, "batch": self.batch,
+            "rng": {"shuffle": self.rng.bit_generator.state,
+                    "epoch_start": self._epoch_rng_state,
+                    "global": backend.default_rng().bit_generator.state,
+                    "modules": {k: g.bit_generator.state for k, g in self._module_rngs()}},
+            "callbacks": {f"{i}:{type(c).__name__}": c.state_dict() for i, c in enumerate(getattr(self, "_active", self.callbacks))},
+        }
+
+    def save(self, path: str) -> str:
+        """Write a checkpoint of this run atomically."""
+        return ckpt.save(path, self.state_dict())
+
+    def load(self, path: str) -> int:
+        """Restore a checkpoint written by ``save``; returns the batches already done in the current epoch.
+
+        Raises CheckpointError naming every tensor that does not fit the model."""
+        state = ckpt.load(path)
+        ckpt.check_compatible(self.model.state_dict(), state["model"], "model")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.global_step, self.batch = state["epoch"], state["global_step"], state["batch"]
+        rng = state["rng"]
+        self.rng.bit_generator.state = rng["shuffle"]
+        self._epoch_rng_state = rng["epoch_start"]
+        backend.default_rng().bit_generator.state = rng["global"]
+        module_rngs = dict(self._module_rngs())
+        for key, value in rng["modules"].items():
+            if key in module_rngs:
+                module_rngs[key].bit_generator.state = value
+        saved = state.get("callbacks", {})
+        for i, c in enumerate(getattr(self, "_active", self.callbacks)):
+            key = f"{i}:{type(c).__name__}"
+            if key in saved:
+                c.load_state_dict(saved[key])
+        return self.batch
