@@ -58,7 +58,8 @@ def clip(x, low=None, high=None) -> Tensor:
         inside &= x.data >= low
     if high is not None:
         inside &= x.data <= high
-    return where(inside, x, Tensor._make(numpy.clip(x.data, low, high)))
+    clipped = numpy.clip(x.data, low, high).astype(x.dtype, copy=False)  # NumPy-scalar bounds would promote
+    return where(inside, x, Tensor._make(clipped))
 
 
 def squeeze(x, axis=None) -> Tensor:

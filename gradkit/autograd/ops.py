@@ -23,11 +23,16 @@ class ShapeError(ValueError):
     """Operands whose shapes do not fit the op; the message names the op and the shapes."""
 
 
+# Python numbers and NumPy scalars (numpy.prod(shape) is a numpy.int64) take the other operand's
+# dtype, as in PyTorch; under NumPy 2 a NumPy scalar would otherwise promote float32 to float64.
+_SCALARS = (bool, int, float, numpy.bool_, numpy.integer, numpy.floating)
+
+
 def _lift(x, like: Tensor | None = None) -> Tensor:
     """A Tensor from x; Python numbers take the dtype of ``like`` so float32 stays float32."""
     if isinstance(x, Tensor):
         return x
-    if like is not None and isinstance(x, (bool, int, float)) and like.data.dtype.kind in "fc":
+    if like is not None and isinstance(x, _SCALARS) and like.data.dtype.kind in "fc":
         return Tensor._make(backend.xp.asarray(x, dtype=like.data.dtype))
     return Tensor(x)
 
@@ -148,18 +153,22 @@ class Pow(Function):
     """y = x^c for a constant c; dx = gy c x^(c-1)."""
 
     def __init__(self, c: float):
-        self.c = c
+        self.c = c.item() if isinstance(c, numpy.generic) else c  # a NumPy scalar would promote float32
 
     def forward(self, x):
         return x ** self.c
 
-    def backward(self, gy):
+    def _derivative(self) -> Tensor:
         (x,) = self.inputs
-        return gy * self.c * x ** (self.c - 1)
+        if self.c == 0:  # d(x^0)/dx = 0 everywhere, also at x = 0 where 0 * x^-1 would be NaN (as PyTorch)
+            return Tensor._make(x.data * 0)
+        return self.c * x ** (self.c - 1)
+
+    def backward(self, gy):
+        return gy * self._derivative()
 
     def jvp(self, t):
-        (x,) = self.inputs
-        return t * self.c * x ** (self.c - 1)
+        return t * self._derivative()
 
 
 class Exp(Function):
@@ -232,10 +241,14 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 (no overflow); dx = gy y (1 - y)."""
+    """y = 1 / (1 + e^-x); dx = gy y (1 - y).
+
+    Computed from z = e^-|x| as 1 / (1 + z) for x >= 0 and z / (1 + z) for x < 0: no overflow, and
+    full relative accuracy in both tails ((1 + tanh(x/2)) / 2 rounds sigmoid(-20) to 0 in float32)."""
 
     def forward(self, x):
-        self.y = 0.5 * (1 + numpy.tanh(0.5 * x))
+        z = numpy.exp(-numpy.abs(x))
+        self.y = numpy.where(x >= 0, 1, z) / (1 + z)
         return self.y
 
     def backward(self, gy):
@@ -285,8 +298,8 @@ class Maximum(Function):
 
     def _share(self):
         a, b = self.inputs[0].data, self.inputs[1].data
-        share = (a > b).astype(numpy.result_type(a, b))
-        share += 0.5 * (a == b)
+        # asarray: on 0-d inputs the comparisons give NumPy scalars, which would promote float32
+        share = numpy.asarray((a > b) + 0.5 * (a == b), dtype=numpy.result_type(a, b))
         return Tensor._make(share), Tensor._make(1 - share)
 
     def backward(self, gy):
@@ -579,7 +592,8 @@ def pow(x, exponent) -> Tensor:
     """x ** exponent. A constant exponent is the Pow primitive; a Tensor exponent (or a constant
     base) is composed as exp(exponent * log(x))."""
     if isinstance(exponent, Tensor):
-        if not exponent.requires_grad and exponent.size == 1 and isinstance(x, Tensor):
+        constant = not exponent.requires_grad and exponent.tangent is None  # no reverse or forward derivative
+        if constant and exponent.size == 1 and isinstance(x, Tensor):
             return Pow(exponent.item())(x)
         if isinstance(x, Tensor):
             return exp(exponent * log(x))
