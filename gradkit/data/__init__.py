@@ -10,7 +10,7 @@
 from . import transforms
 from .datasets import (DatasetSpec, ImageDataset, cache_dir, download, download_dir, get_spec, load, locate, names,
                        register, search_places, unregister, verify)
-from .download import FileSpec
+from .fetch import FileSpec
 from .idx import DataError, read_idx, write_idx
 from .loader import ArrayDataset, DataLoader, Subset, random_split, rng_state_from_json, rng_state_to_json
 

@@ -5,7 +5,7 @@ needs no network. The full sets are looked up, in order, in ``root/<name>`` (whe
 ``$GRADKIT_DATA/<name>``, the user cache ``$XDG_CACHE_HOME/gradkit/<name>`` (``~/.cache/gradkit``)
 and Debian's ``/usr/share/datasets/<name>`` (packages ``dataset-fashion-mnist`` ...); otherwise
 they are downloaded from the official mirrors, verified and saved atomically
-(see :mod:`gradkit.data.download`).
+(see :mod:`gradkit.data.fetch`).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy
 
 from .. import backend
-from .download import FileSpec, decode_verified, existing, fetch_files, mirror_list, stderr_log
+from .fetch import FileSpec, decode_verified, existing, fetch_files, mirror_list, stderr_log
 from .idx import DataError
 from .loader import ArrayDataset
 
