@@ -5,3 +5,5 @@ from ..autograd.ops import (abs, broadcast_to, cast, concatenate, cos, exp, geti
 from .activation import elu, leaky_relu, log_softmax, maxout, prelu, softmax, softplus
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from .math import logsumexp, one_hot
+from .conv import avg_pool2d, conv2d, global_avg_pool2d, max_pool2d
+from .norm import batch_norm, dropout

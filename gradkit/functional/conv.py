@@ -1,0 +1,193 @@
+"""2-D convolution by im2col / col2im, fused, with first and second derivatives.
+
+conv2d is one fused op (not a composite of getitem / matmul / sum) for speed: a LeNet-5 step is
+mostly data movement, so the windows are gathered once by KH * KW strided slice copies into
+columns (C KH KW, N OH OW), multiplied by one GEMM, W (O, C KH KW) @ columns, and scattered back by
+KH * KW strided slice-adds (never ``numpy.add.at``). See ``_windows`` for the layout. The pooling ops live in ``pool`` and are re-exported here.
+
+The derivatives are two more ops, each linear in both inputs, so every derivative of any order is
+again one of the three (``create_graph=True`` works):
+
+    y  = conv(x, w) + b
+    gx = conv_grad_input(gy, w)     the adjoint of x -> conv(x, w)  (a transposed convolution)
+    gw = conv_grad_weight(x, gy)    the adjoint of w -> conv(x, w)
+"""
+from __future__ import annotations
+
+import numpy
+
+from ..autograd import ops
+from ..autograd.function import Function
+from ..autograd.ops import _lift
+from ..autograd.tensor import Tensor
+from ._windows import Window, check_nchw, nchw
+from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
+
+
+class _Geometry:
+    """What the three conv ops share: the window, the groups and the input and output sizes.
+
+    Matrices are grouped: columns (G, C/G KH KW, N OH OW), weights (G, O/G, C/G KH KW), outputs
+    (G, O/G, N OH OW); one group is a plain 2-D GEMM (the leading axis is a free reshape)."""
+
+    def __init__(self, window: Window, groups: int, x_shape: tuple, w_shape: tuple):
+        self.window, self.groups = window, groups
+        self.x_shape, self.w_shape = tuple(x_shape), tuple(w_shape)
+        self.out_hw = window.output_size(*x_shape[2:])
+
+    def columns(self, x):
+        """im2col, one strided slice copy per kernel position (kh, kw): row (c, kh, kw), column (n, i, j)."""
+        xc = self.window.padded(x)
+        c, n = xc.shape[:2]
+        kh, kw = self.window.kernel
+        cols = numpy.empty((c, kh * kw, n) + self.out_hw, dtype=x.dtype)
+        for k, (rows, columns) in enumerate(self.window.offsets(*self.out_hw)):
+            cols[:, k] = xc[:, :, rows, columns]
+        return cols.reshape(self.groups, -1, cols[0, 0].size)
+
+    def weight_matrix(self, w):
+        return w.reshape(self.groups, w.shape[0] // self.groups, -1)
+
+    def output_matrix(self, gy):
+        """(N, O, OH, OW) -> (G, O/G, N OH OW); free when gy's memory is (O, N, OH, OW), as conv's output."""
+        return gy.transpose(1, 0, 2, 3).reshape(self.groups, gy.shape[1] // self.groups, -1)
+
+    def output_from_matrix(self, ym):
+        return nchw(ym.reshape((-1, self.x_shape[0]) + self.out_hw))
+
+    def scatter_columns(self, dcols):
+        """col2im: add each column entry back to its pixel, one strided slice-add per (kh, kw)."""
+        n, c, h, w = self.x_shape
+        (ph, pw), (kh, kw) = self.window.padding, self.window.kernel
+        blocks = dcols.reshape((c, kh * kw, n) + self.out_hw)
+        dxc = numpy.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=dcols.dtype)
+        for k, (rows, columns) in enumerate(self.window.offsets(*self.out_hw)):
+            dxc[:, :, rows, columns] += blocks[:, k]
+        return self.window.unpad(dxc)
+
+
+def _matmul(a, b):
+    return a[0] @ b[0] if a.shape[0] == 1 else a @ b  # one group: a plain 2-D GEMM
+
+
+class Conv2d(Function):
+    """y = conv(x, w) + b: y[n, o] = b[o] + sum_{c, i, j} w[o, c, i, j] x[n, c, s i' + d i, s j' + d j].
+
+    Inputs (x, w) or (x, w, b). Backward: gx = conv_grad_input(gy, w), gw = conv_grad_weight(x, gy),
+    gb = sum of gy over (N, OH, OW). Fused for speed (see the module docstring).
+    """
+
+    def __init__(self, geometry: _Geometry):
+        self.geometry = geometry
+
+    def forward(self, x, w, b=None):
+        g = self.geometry
+        self.cols = g.columns(x)
+        ym = _matmul(g.weight_matrix(w), self.cols)
+        if b is not None:
+            ym = ym.reshape(b.shape[0], -1)
+            ym += b[:, None]
+        return g.output_from_matrix(ym)
+
+    def backward(self, gy):
+        x, w = self.inputs[:2]
+        g = self.geometry
+        gx = ConvGradInput(g)(gy, w) if x.requires_grad else None
+        gw = ConvGradWeight(g, self.cols)(x, gy) if w.requires_grad else None
+        if len(self.inputs) == 2:
+            return gx, gw
+        gb = ops.sum(gy, (0, 2, 3)) if self.inputs[2].requires_grad else None
+        return gx, gw, gb
+
+    def jvp(self, tx, tw, tb=None):
+        x, w = self.inputs[:2]
+        y = Conv2d(self.geometry)(tx, w) + Conv2d(self.geometry)(x, tw)
+        return y if tb is None else y + ops.reshape(tb, (1, -1, 1, 1))
+
+
+class ConvGradInput(Function):
+    """gx = conv_grad_input(gy, w): the gradient of conv(x, w) with respect to x (transposed conv).
+
+    gx = col2im(w_mat^T @ gy_mat). Linear in gy and in w: d/dgy is conv(., w), d/dw is
+    conv_grad_weight(., gy).
+    """
+
+    def __init__(self, geometry: _Geometry):
+        self.geometry = geometry
+
+    def forward(self, gy, w):
+        g = self.geometry
+        return g.scatter_columns(_matmul(g.weight_matrix(w).transpose(0, 2, 1), g.output_matrix(gy)))
+
+    def backward(self, ggx):
+        gy, w = self.inputs
+        return (Conv2d(self.geometry)(ggx, w) if gy.requires_grad else None,
+                ConvGradWeight(self.geometry)(ggx, gy) if w.requires_grad else None)
+
+    def jvp(self, tgy, tw):
+        gy, w = self.inputs
+        return ConvGradInput(self.geometry)(tgy, w) + ConvGradInput(self.geometry)(gy, tw)
+
+
+class ConvGradWeight(Function):
+    """gw = conv_grad_weight(x, gy): the gradient of conv(x, w) with respect to w.
+
+    gw = (gy_mat @ im2col(x)^T) reshaped to (O, C/G, KH, KW); the columns of the forward pass are
+    reused when given. Linear in x and in gy: d/dx is conv_grad_input(gy, .), d/dgy is conv(x, .).
+    """
+
+    def __init__(self, geometry: _Geometry, columns=None):
+        self.geometry, self.columns = geometry, columns
+
+    def forward(self, x, gy):
+        g = self.geometry
+        cols = g.columns(x) if self.columns is None else self.columns
+        self.columns = None
+        return _matmul(g.output_matrix(gy), cols.transpose(0, 2, 1)).reshape(g.w_shape)
+
+    def backward(self, ggw):
+        x, gy = self.inputs
+        return (ConvGradInput(self.geometry)(gy, ggw) if x.requires_grad else None,
+                Conv2d(self.geometry)(x, ggw) if gy.requires_grad else None)
+
+    def jvp(self, tx, tgy):
+        x, gy = self.inputs
+        return ConvGradWeight(self.geometry)(tx, gy) + ConvGradWeight(self.geometry)(x, tgy)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation, as every framework) of NCHW input (LeCun et al., 1998).
+
+    y[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] x_pad[n, g(o) C/G + c, s_h i + d_h p, s_w j + d_w q],
+    OH = floor((H + 2 p_h - d_h (KH - 1) - 1) / s_h) + 1 (and likewise OW).
+
+    Args:
+        x: (N, C, H, W).
+        weight: (O, C / groups, KH, KW).
+        bias: (O,) or None.
+        stride, padding, dilation: an int or an (h, w) pair.
+        groups: split C and O into this many independent convolutions.
+
+    Example:
+        >>> y = conv2d(gk.randn(8, 3, 32, 32), gk.randn(16, 3, 5, 5), padding=2)   # (8, 16, 32, 32)
+    """
+    x, weight = _lift(x), _lift(weight)
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: expected weight of shape (O, C/groups, KH, KW), got {weight.shape}")
+    if not isinstance(groups, (int, numpy.integer)) or groups < 1 or weight.shape[0] % groups:
+        raise ValueError(f"conv2d: groups must be a positive int dividing the {weight.shape[0]} output channels, "
+                         f"got {groups!r}")
+    check_nchw("conv2d", x, weight.shape[1] * groups)
+    inputs = (x, weight)
+    if bias is not None:
+        bias = _lift(bias)
+        if bias.shape != (weight.shape[0],):
+            raise ValueError(f"conv2d: expected bias of shape ({weight.shape[0]},), got {bias.shape}")
+        inputs += (bias,)
+    if x.dtype != weight.dtype:
+        raise TypeError(f"conv2d: input is {x.dtype} but weight is {weight.dtype}; convert one of them")
+    geometry = _Geometry(Window("conv2d", weight.shape[2:], stride, padding, dilation), groups, x.shape, weight.shape)
+    return Conv2d(geometry)(*inputs)
+
+
+__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "Conv2d", "ConvGradInput", "ConvGradWeight"]
