@@ -161,7 +161,7 @@ class ImageDataset(ArrayDataset):
         if labels.ndim != 1 or labels.dtype.kind not in "iu":
             raise ValueError(f"ImageDataset: labels must be a 1-D int array, got {labels.dtype} {labels.shape}")
         super().__init__(images, labels.astype(numpy.int64, copy=False), transform=transform)
-        self.classes = tuple(classes) if classes is not None else tuple(str(c) for c in range(labels.max() + 1))
+        self.classes = tuple(classes) if classes is not None else tuple(str(c) for c in range(labels.max(initial=-1) + 1))
         self.name = name
         self.source = source
 
