@@ -71,6 +71,15 @@ def backward(outputs, gradients=None, retain_graph: bool = False, create_graph: 
     pending = {}        # Function -> list of gradients of its outputs, summed as they arrive
     leaves = {}         # id(leaf) -> [leaf, summed gradient]
     heap, order = [], itertools.count()
+    owned = set()       # ids of arrays already stored as some tensor's .grad in this pass
+
+    def own(g: Tensor) -> Tensor:
+        """A gradient to store as a .grad: never a view, never an array another .grad holds,
+        so an in-place edit of one gradient (clipping, say) cannot change another."""
+        if id(g.data) in owned or g.data.base is not None:
+            g = g * 1 if create_graph else Tensor._make(g.data.copy())
+        owned.add(id(g.data))
+        return g
 
     def deliver(x: Tensor, g: Tensor):
         f = x.creator
@@ -108,19 +117,25 @@ def backward(outputs, gradients=None, retain_graph: bool = False, create_graph: 
                     if id(y) in wanted:
                         captured[wanted[id(y)]] = gys[i]
                 elif y._retain:
-                    y.grad = gys[i] if y.grad is None else y.grad + gys[i]
-            gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
-            if Mode.anomaly:
+                    y.grad = own(gys[i]) if y.grad is None else y.grad + gys[i]
+            if Mode.anomaly:  # check the rule's result as a whole, naming the op being differentiated
+                Mode.anomaly = False
+                try:
+                    gxs = f.backward(*gys)
+                finally:
+                    Mode.anomaly = True
+                gxs = gxs if isinstance(gxs, tuple) else (gxs,)
                 _check_finite(f, "backward", [g.data for g in gxs if g is not None], f.inputs)
+            else:
+                gxs = f.backward(*gys)
+                if not isinstance(gxs, tuple):
+                    gxs = (gxs,)
             for x, gx in zip(f.inputs, gxs):
                 if gx is not None and x.requires_grad:
                     deliver(x, gx)
             if not retain_graph:
                 f.release()
 
-        assigned = set()
         for x, g in leaves.values():
             if x._hooks:
                 g = _run_hooks(x, g)
@@ -129,10 +144,7 @@ def backward(outputs, gradients=None, retain_graph: bool = False, create_graph: 
                     captured[wanted[id(x)]] = g
                 continue
             if x.grad is None:
-                if not create_graph and (g.data.base is not None or id(g.data) in assigned):
-                    g = Tensor._make(g.data.copy())  # a leaf owns its .grad: no views shared with another
-                assigned.add(id(g.data))
-                x.grad = g
+                x.grad = own(g)
             elif create_graph or x.grad.requires_grad or x.grad.shape != g.shape:
                 x.grad = x.grad + g
             else:

@@ -215,11 +215,7 @@ def _leaves_of_a_sum():
     return a, b, a + b
 
 
-@pytest.mark.parametrize("create_graph", [
-    False,
-    pytest.param(True, marks=pytest.mark.xfail(strict=True, reason="engine.py: with create_graph the leaves of "
-                                               "a + b receive one and the same gradient Tensor")),
-])
+@pytest.mark.parametrize("create_graph", [False, True])
 def test_leaf_grads_are_never_shared_between_leaves(create_graph):
     a, b, y = _leaves_of_a_sum()
     y.sum().backward(create_graph=create_graph)
@@ -228,8 +224,6 @@ def test_leaf_grads_are_never_shared_between_leaves(create_graph):
     assert not numpy.shares_memory(a.grad.data, b.grad.data)
 
 
-@pytest.mark.xfail(strict=True, reason="engine.py: a leaf's .grad is the very Tensor stored as a retained "
-                                       "non-leaf's .grad, so editing one edits the other")
 def test_leaf_grad_is_not_shared_with_a_retained_non_leaf_grad():
     a, b, y = _leaves_of_a_sum()
     y.retain_grad()
