@@ -65,7 +65,9 @@ class Trainer:
         self.batch = 0            # batches done in the current epoch
         self.stop_training = False
         self.interrupted = False
-        self._epoch_rng_state = None
+        self._train_loader = None
+        self._loader_state = None
+        self._sums, self._seen = {}, 0
 
     # ------------------------------------------------------------------ one step
     def train_step(self, x, y) -> dict:
@@ -107,17 +109,16 @@ class Trainer:
         self._active = cbs
         for c in cbs:
             c.trainer = self
-        skip = 0
+        self._train_loader = loader = self._loader(train, batch_size, shuffle, rng=self.rng)
+        self._loader_state = None
         if resume is not None:
-            skip = self.load(resume)
-        loader = self._loader(train, batch_size, shuffle, rng=self.rng)
+            self.load(resume)
         self.stop_training = self.interrupted = False
         previous_handler = self._catch_interrupt()
         try:
             self._emit("on_train_begin", {"epochs": epochs})
             while self.epoch < epochs and not self.stop_training:
-                self._run_epoch(loader, epochs, val, batch_size, skip)
-                skip = 0
+                self._run_epoch(loader, epochs, val, batch_size)
                 if self.interrupted:
                     self._emit("on_interrupt", {"epoch": self.epoch, "batch": self.batch})
                     break
@@ -128,34 +129,30 @@ class Trainer:
                 signal.signal(signal.SIGINT, previous_handler)
         return history
 
-    def _run_epoch(self, loader, epochs, val, batch_size, skip: int):
-        if skip == 0:
-            self._epoch_rng_state = self.rng.bit_generator.state
-            self.batch = 0
-        else:  # resuming mid-epoch: replay the epoch's shuffling, skip the batches already done
-            self.rng.bit_generator.state = self._epoch_rng_state
+    def _run_epoch(self, loader, epochs, val, batch_size):
         logs = {"epochs": epochs, "batches": len(loader)}
         self._emit("on_epoch_begin", self.epoch, logs)
         start = time.perf_counter()
         self.model.train()
-        sums, seen = {}, 0
-        for index, (x, y) in enumerate(loader):
-            if index < skip:
-                continue
-            self._emit("on_batch_begin", index, {})
+        if self.batch == 0:
+            self._sums, self._seen = {}, 0  # running totals of the epoch (kept across a resume)
+        sums = self._sums
+        for x, y in loader:  # a resumed loader starts at the batch where it stopped
+            self._emit("on_batch_begin", self.batch, {})
             batch_logs = self.train_step(x, y)
             self.global_step += 1
-            self.batch = index + 1
+            self.batch += 1
             n = len(x)
-            seen += n
+            self._seen += n
             for k, v in batch_logs.items():
                 sums[k] = sums.get(k, 0.0) + v * n
-            self._emit("on_batch_end", index, batch_logs)
-            if self.stop_training or self.interrupted:
+            self._emit("on_batch_end", self.batch - 1, batch_logs)
+            if self.interrupted:
+                self._loader_state = loader.state_dict()  # the position inside this epoch
+                return
+            if self.stop_training:
                 break
-        if self.interrupted:
-            return
-        epoch_logs = {k: v / max(seen, 1) for k, v in sums.items()}
+        epoch_logs = {k: v / max(self._seen, 1) for k, v in sums.items()}
         if val is not None:
             epoch_logs.update({f"val_{k}": v for k, v in self.evaluate(val, batch_size=max(batch_size, 256)).items()})
         epoch_logs["lr"] = self.optimizer.param_groups[0]["lr"]
@@ -225,9 +222,9 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "epoch": self.epoch, "global_step": self.global_step, "batch": self.batch,
-            "rng": {"shuffle": self.rng.bit_generator.state,
-                    "epoch_start": self._epoch_rng_state,
-                    "global": backend.default_rng().bit_generator.state,
+            "epoch_totals": {"sums": self._sums, "seen": self._seen},
+            "loader": self._loader_state or (self._train_loader.state_dict() if self._train_loader else None),
+            "rng": {"global": backend.default_rng().bit_generator.state,
                     "modules": {k: g.bit_generator.state for k, g in self._module_rngs()}},
             "callbacks": {f"{i}:{type(c).__name__}": c.state_dict() for i, c in enumerate(getattr(self, "_active", self.callbacks))},
         }
@@ -236,8 +233,8 @@ class Trainer:
         """Write a checkpoint of this run atomically."""
         return ckpt.save(path, self.state_dict())
 
-    def load(self, path: str) -> int:
-        """Restore a checkpoint written by ``save``; returns the batches already done in the current epoch.
+    def load(self, path: str) -> None:
+        """Restore a checkpoint written by ``save`` (the data loader's position too, inside ``fit``).
 
         Raises CheckpointError naming every tensor that does not fit the model."""
         state = ckpt.load(path)
@@ -245,9 +242,10 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch, self.global_step, self.batch = state["epoch"], state["global_step"], state["batch"]
+        self._sums, self._seen = dict(state["epoch_totals"]["sums"]), state["epoch_totals"]["seen"]
+        if state.get("loader") is not None and self._train_loader is not None:
+            self._train_loader.load_state_dict(state["loader"])
         rng = state["rng"]
-        self.rng.bit_generator.state = rng["shuffle"]
-        self._epoch_rng_state = rng["epoch_start"]
         backend.default_rng().bit_generator.state = rng["global"]
         module_rngs = dict(self._module_rngs())
         for key, value in rng["modules"].items():
@@ -258,4 +256,3 @@ class Trainer:
             key = f"{i}:{type(c).__name__}"
             if key in saved:
                 c.load_state_dict(saved[key])
-        return self.batch
