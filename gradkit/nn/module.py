@@ -171,22 +171,15 @@ class Module:
         elif isinstance(value, Module):
             self._forget(name)
             modules[name] = value
-        elif name in params:
-            if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} to parameter {name!r} of "
-                                f"{type(self).__name__}: a Parameter or None is expected")
-            params[name] = None
-        elif name in buffers:
-            if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign {type(value).__name__} to buffer {name!r} of "
-                                f"{type(self).__name__}: a Tensor or None is expected")
-            buffers[name] = value
-        elif name in modules:
-            if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} to child module {name!r} of "
-                                f"{type(self).__name__}: a Module or None is expected")
-            modules[name] = None
         else:
+            for table, kind, allowed in ((params, "parameter", Parameter), (buffers, "buffer", Tensor),
+                                         (modules, "child module", Module)):
+                if name in table:
+                    if value is not None and not isinstance(value, allowed):
+                        raise TypeError(f"cannot assign {type(value).__name__} to {kind} {name!r} of "
+                                        f"{type(self).__name__}: a {allowed.__name__} or None is expected")
+                    table[name] = value
+                    return
             object.__setattr__(self, name, value)
 
     def _forget(self, name):

@@ -82,9 +82,8 @@ class _BatchNorm(Module):
             self.num_batches_tracked.data += 1
             if self.momentum is None:
                 momentum = 1.0 / float(self.num_batches_tracked.data)
-        running = self.track_running_stats and (self.training or not use_batch_stats)
-        return F.batch_norm(x, self.running_mean if running else None, self.running_var if running else None,
-                            self.weight, self.bias, use_batch_stats, momentum, self.eps)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_batch_stats,
+                            momentum, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

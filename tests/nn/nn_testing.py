@@ -1,5 +1,6 @@
-"""Shared helpers of the nn tests (imported as ``nn_testing``; conftest.py puts this folder on sys.path): run a gradkit module and a torch module on identical weights and
-inputs, and compare outputs, input gradients and parameter gradients."""
+"""Shared helpers of the nn tests: run a gradkit module and a torch module on identical weights and
+inputs, and compare outputs, input gradients and parameter gradients. Imported as ``nn_testing``
+(conftest.py puts this folder on sys.path; a unique name, since other test folders have helpers too)."""
 from __future__ import annotations
 
 import numpy
@@ -59,3 +60,12 @@ def compare_with_torch(module, torch_module, *inputs, dtype=numpy.float32, seed=
         assert_close(p.grad.numpy(), torch_params[name].grad.numpy(), dtype, f"d/d {name}")
     return y, ty
 
+
+
+def torch_lenet5():
+    """The torch twin of ``nn.models.lenet5()`` (same layer order, so the same state_dict keys)."""
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+        torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
+        torch.nn.Linear(84, 10))

@@ -8,7 +8,7 @@ import torch
 import gradkit as gk
 from gradkit import nn
 
-from nn_testing import compare_with_torch
+from nn_testing import compare_with_torch, torch_lenet5
 
 rng = numpy.random.default_rng(1)
 
@@ -115,11 +115,7 @@ def test_deep_builders_count_hidden_layers(depth):
 
 def test_lenet5_summary_shapes_and_count_match_torch():
     model = nn.models.lenet5(rng=0)
-    twin = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-        torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
-        torch.nn.Linear(84, 10))
+    twin = torch_lenet5()
     assert nn.count_parameters(model) == sum(p.numel() for p in twin.parameters()) == 61_706
     text = nn.summary(model, (1, 1, 28, 28))
     lines = text.splitlines()

@@ -8,7 +8,7 @@ import torch
 import gradkit as gk
 from gradkit import nn
 
-from nn_testing import assert_close
+from nn_testing import assert_close, torch_lenet5
 
 
 class Net(nn.Module):
@@ -120,11 +120,7 @@ def test_strict_load_names_every_problem_at_once():
 
 def test_state_dict_keys_match_torch():
     model = nn.models.lenet5(rng=0)
-    reference = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-        torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
-        torch.nn.Linear(84, 10))
+    reference = torch_lenet5()
     assert list(model.state_dict()) == list(reference.state_dict())
     assert {k: v.shape for k, v in model.state_dict().items()} == \
         {k: tuple(v.shape) for k, v in reference.state_dict().items()}
