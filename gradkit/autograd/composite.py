@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy
 
-from .ops import _lift, broadcast_to, concatenate, max, maximum, reshape, sum, transpose, where
+from .ops import _axis, _lift, broadcast_to, concatenate, max, maximum, reshape, sum, transpose, where
 from .tensor import Tensor
 
 
@@ -68,7 +68,7 @@ def squeeze(x, axis=None) -> Tensor:
     if axis is None:
         shape = tuple(n for n in x.shape if n != 1)
     else:
-        axes = {a % x.ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,))}
+        axes = {_axis(a, x.ndim, "squeeze", x.shape) for a in (axis if isinstance(axis, (tuple, list)) else (axis,))}
         for a in axes:
             if x.shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of shape {x.shape} has length {x.shape[a]}, not 1")
@@ -79,14 +79,14 @@ def squeeze(x, axis=None) -> Tensor:
 def unsqueeze(x, axis: int) -> Tensor:
     """Insert an axis of length 1 at ``axis``."""
     x = _lift(x)
-    axis = axis % (x.ndim + 1)
+    axis = _axis(axis, x.ndim + 1, "unsqueeze", x.shape)
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
 def flatten(x, start_axis: int = 0) -> Tensor:
     """Merge the axes from ``start_axis`` on into one."""
     x = _lift(x)
-    start_axis = start_axis % x.ndim if x.ndim else 0
+    start_axis = _axis(start_axis, x.ndim, "flatten", x.shape) if x.ndim else 0
     return reshape(x, x.shape[:start_axis] + (-1,))
 
 
@@ -96,11 +96,13 @@ def stack(xs, axis: int = 0) -> Tensor:
     shapes = {x.shape for x in xs}
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
-    return concatenate([unsqueeze(x, axis) for x in xs], axis=axis % (xs[0].ndim + 1))
+    axis = _axis(axis, xs[0].ndim + 1, "stack", xs[0].shape)
+    return concatenate([unsqueeze(x, axis) for x in xs], axis=axis)
 
 
 def swapaxes(x, axis1: int, axis2: int) -> Tensor:
     x = _lift(x)
+    axis1, axis2 = _axis(axis1, x.ndim, "swapaxes", x.shape), _axis(axis2, x.ndim, "swapaxes", x.shape)
     axes = list(range(x.ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, tuple(axes))

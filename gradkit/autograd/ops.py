@@ -56,13 +56,22 @@ def _call(function: Function, *inputs: Tensor):
         raise ShapeError(f"{type(function).__name__}: cannot combine shapes {shapes}: {err}") from None
 
 
-def _axes(axis, ndim: int):
+def _axis(axis: int, ndim: int, op: str, shape=None) -> int:
+    """``axis`` as a non-negative int. Out of range is an error: wrapped round (axis % ndim) it
+    would silently pick another axis (sum(axis=2) of a matrix summing axis 0)."""
+    if not -ndim <= axis < ndim:
+        where = f"shape {tuple(shape)}" if shape is not None else f"{ndim} axes"
+        raise ShapeError(f"{op}: axis {axis} is out of range for {where} (valid: {-ndim} to {ndim - 1})")
+    return axis % ndim
+
+
+def _axes(axis, ndim: int, op: str = "axis", shape=None):
     """Normalise an axis argument to a sorted tuple of non-negative ints (None stays None)."""
     if axis is None:
         return None
     if isinstance(axis, (list, tuple)):
-        return tuple(sorted(a % ndim if ndim else a for a in axis))
-    return (axis % ndim if ndim else axis,)
+        return tuple(sorted(_axis(a, ndim, op, shape) for a in axis))
+    return (_axis(axis, ndim, op, shape),)
 
 
 def _unreduce(gy: Tensor, shape: tuple, axis, keepdims: bool) -> Tensor:
@@ -670,14 +679,14 @@ def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False) -> Tensor
 
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:
     x = _lift(x)
-    return _call(Sum(_axes(axis, x.ndim), keepdims), x)
+    return _call(Sum(_axes(axis, x.ndim, "Sum", x.shape), keepdims), x)
 
 
 def max(x, axis=None, keepdims: bool = False) -> Tensor:
     x = _lift(x)
     if x.size == 0:
         raise ShapeError("Max: cannot reduce an empty tensor")
-    return _call(Max(_axes(axis, x.ndim), keepdims), x)
+    return _call(Max(_axes(axis, x.ndim, "Max", x.shape), keepdims), x)
 
 
 def sum_to(x, shape) -> Tensor:
@@ -705,7 +714,7 @@ def reshape(x, shape) -> Tensor:
 def transpose(x, axes=None) -> Tensor:
     x = _lift(x)
     if axes is not None:
-        axes = tuple(a % x.ndim for a in axes)
+        axes = tuple(_axis(a, x.ndim, "Transpose", x.shape) for a in axes)
         if sorted(axes) != list(range(x.ndim)):
             raise ShapeError(f"Transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
     return _call(Transpose(axes), x)
