@@ -1,0 +1,136 @@
+"""conv2d against PyTorch, float64 gradcheck and gradgradcheck, forward mode, layouts, errors."""
+import numpy
+import pytest
+import torch.nn.functional as TF
+from hypothesis import given, settings, strategies as st
+
+import gradkit as gk
+import gradkit.functional as F
+
+# (N, C, H, W, O, (KH, KW), stride, padding, dilation, groups)
+CASES = [
+    (2, 3, 7, 9, 4, (3, 2), 1, 0, 1, 1),
+    (2, 3, 7, 9, 4, (3, 3), 1, 1, 1, 1),
+    (2, 1, 8, 8, 6, (5, 5), 1, 2, 1, 1),          # LeNet-5's first layer, small
+    (1, 4, 9, 6, 2, (2, 3), 2, 0, 1, 1),
+    (2, 2, 9, 10, 3, (3, 3), 2, 1, 1, 1),
+    (2, 5, 8, 7, 4, (2, 2), (2, 1), (1, 2), 1, 1),
+    (1, 3, 9, 9, 2, (3, 2), 1, 2, 2, 1),          # dilation 2
+    (2, 4, 6, 7, 6, (3, 3), 1, 1, 1, 2),          # groups 2
+    (1, 6, 7, 8, 6, (2, 3), 2, 1, (2, 1), 3),     # groups 3, stride 2, dilation (2, 1)
+    (3, 6, 10, 10, 16, (5, 5), 1, 0, 1, 1),       # LeNet-5's second layer, small
+]
+
+
+def _arrays(rng, case):
+    n, c, h, w, o, kernel, _, _, _, groups = case
+    return [rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c // groups) + kernel), rng.standard_normal(o)]
+
+
+def _conv(case):
+    stride, padding, dilation, groups = case[6:]
+    return (lambda x, w, b=None: F.conv2d(x, w, b, stride, padding, dilation, groups),
+            lambda x, w, b=None: TF.conv2d(x, w, b, stride, padding, dilation, groups))
+
+
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+@pytest.mark.parametrize("case", CASES)
+def test_against_torch(case, dtype, check, rng):
+    ours, theirs = _conv(case)
+    check.against_torch(ours, theirs, _arrays(rng, case), dtype, what=f"conv2d {case}")
+
+
+@pytest.mark.parametrize("case", CASES[:2] + CASES[5:8])
+def test_without_bias_and_without_input_gradient(case, check, rng):
+    ours, theirs = _conv(case)
+    x, w, _ = _arrays(rng, case)
+    check.against_torch(ours, theirs, [x, w], numpy.float32, requires_grad=[False, True])
+    y = ours(gk.Tensor(x.astype(numpy.float32)), gk.Tensor(w.astype(numpy.float32), requires_grad=True))
+    assert y.creator.inputs[0].requires_grad is False      # the first layer's data gets no gradient
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(1, 2), st.integers(1, 4), st.integers(3, 9), st.integers(3, 9), st.integers(1, 4),
+       st.integers(1, 3), st.integers(1, 3), st.integers(1, 2), st.integers(0, 2), st.integers(1, 2),
+       st.integers(0, 2**32 - 1))
+def test_random_geometries(check, n, c, h, w, o, kh, kw, stride, padding, dilation, seed):
+    if min(h + 2 * padding - dilation * (kh - 1), w + 2 * padding - dilation * (kw - 1)) < 1:
+        return
+    case = (n, c, h, w, o, (kh, kw), stride, padding, dilation, 1)
+    ours, theirs = _conv(case)
+    check.against_torch(ours, theirs, _arrays(numpy.random.default_rng(seed), case), numpy.float64,
+                        what=f"conv2d {case}")
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[4], CASES[6], CASES[7], CASES[8]])
+def test_gradcheck_and_gradgradcheck(case, rng):
+    n, c, h, w, o, kernel, stride, padding, dilation, groups = case
+    small = (1, c, min(h, 7), min(w, 6), o, kernel, stride, padding, dilation, groups)
+    ours = _conv(small)[0]
+    arrays = _arrays(rng, small)
+    assert gk.autograd.gradcheck(ours, arrays)
+    assert gk.autograd.gradgradcheck(ours, arrays)
+
+
+@pytest.mark.parametrize("case", [CASES[1], CASES[5], CASES[7]])
+def test_jvp_matches_vjp(case, check, rng):
+    check.jvp_matches_vjp(_conv(case)[0], _arrays(rng, case))
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_gradient_ops_jvp_matches_their_vjp(index, check, rng):
+    """Forward mode through conv_grad_input / conv_grad_weight, against their own backward."""
+    case = (1, 4, 6, 5, 6, (3, 2), 2, 1, 1, 2)
+    ours = _conv(case)[0]
+    x, w, _ = _arrays(rng, case)
+    gy = gk.Tensor(rng.standard_normal(ours(gk.Tensor(x), gk.Tensor(w)).shape))
+
+    def first_derivative(a, b):
+        a.requires_grad, b.requires_grad = True, True
+        return gk.grad(ours(a, b), [a, b], [gy], create_graph=True)[index]
+
+    check.jvp_matches_vjp(first_derivative, [x, w])
+
+
+def test_layout_chain_matches_torch(check, rng):
+    """conv -> relu -> max pool -> conv -> avg pool -> flatten: the internal layouts must not leak."""
+    arrays = [rng.standard_normal((3, 2, 12, 11)), rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4),
+              rng.standard_normal((5, 4, 2, 2)), rng.standard_normal(5)]
+
+    def ours(x, w1, b1, w2, b2):
+        h = F.max_pool2d(F.relu(F.conv2d(x, w1, b1, padding=1)), 2)
+        return F.avg_pool2d(F.conv2d(h, w2, b2), 2, 1).flatten(1) * 1.5
+
+    def theirs(x, w1, b1, w2, b2):
+        h = TF.max_pool2d(TF.relu(TF.conv2d(x, w1, b1, padding=1)), 2)
+        return TF.avg_pool2d(TF.conv2d(h, w2, b2), 2, 1).flatten(1) * 1.5
+
+    for dtype in (numpy.float32, numpy.float64):
+        check.against_torch(ours, theirs, arrays, dtype, what="conv chain")
+
+
+def test_input_in_any_memory_layout(check, rng):
+    x = rng.standard_normal((2, 5, 3, 6)).transpose(0, 3, 2, 1)      # (2, 6, 3, 5), not C-contiguous
+    w = rng.standard_normal((4, 6, 2, 2))
+    check.against_torch(lambda a, b: F.conv2d(a, b, padding=1), lambda a, b: TF.conv2d(a, b, padding=1),
+                        [x, w], numpy.float64)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.conv2d(gk.randn(2, 5, 5), gk.randn(3, 1, 2, 2)),
+     "conv2d: expected input of shape (N, 1, H, W), got (2, 5, 5)"),
+    (lambda: F.conv2d(gk.randn(2, 2, 5, 5), gk.randn(3, 3, 2, 2)),
+     "conv2d: expected input of shape (N, 3, H, W), got (2, 2, 5, 5)"),
+    (lambda: F.conv2d(gk.randn(2, 4, 5, 5), gk.randn(4, 3, 2, 2), groups=2),
+     "conv2d: expected input of shape (N, 6, H, W), got (2, 4, 5, 5)"),
+    (lambda: F.conv2d(gk.randn(2, 1, 5, 5), gk.randn(3, 1, 2)), "conv2d: expected weight of shape (O, C/groups, KH, KW), got (3, 1, 2)"),
+    (lambda: F.conv2d(gk.randn(2, 1, 5, 5), gk.randn(3, 1, 2, 2), gk.randn(2)), "conv2d: expected bias of shape (3,), got (2,)"),
+    (lambda: F.conv2d(gk.randn(2, 1, 3, 3), gk.randn(3, 1, 5, 5)), "conv2d: input of spatial size (3, 3)"),
+    (lambda: F.conv2d(gk.randn(2, 1, 5, 5), gk.randn(3, 1, 2, 2), stride=0), "conv2d: stride must be an int >= 1"),
+    (lambda: F.conv2d(gk.randn(2, 1, 5, 5), gk.randn(3, 1, 2, 2), padding=(1, 2, 3)), "conv2d: padding must be"),
+    (lambda: F.conv2d(gk.randn(2, 2, 5, 5), gk.randn(3, 1, 2, 2), groups=2), "conv2d: groups must be a positive int dividing"),
+])
+def test_errors_name_conv2d_and_shapes(call, message):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert message in str(info.value)
