@@ -79,7 +79,7 @@ class Trainer:
         logs = {"loss": float(loss.data)}
         if self.clip_grad_norm is not None:
             from ..optim import clip_grad_norm_
-            logs["grad_norm"] = float(clip_grad_norm_(self.model.parameters(), self.clip_grad_norm))
+            logs["grad_norm"] = clip_grad_norm_(self.model.parameters(), self.clip_grad_norm).item()
         self.optimizer.step()
         for name, fn in self.metrics.items():
             logs[name] = fn(output, y)
