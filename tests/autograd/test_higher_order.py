@@ -138,3 +138,17 @@ def test_gradgradcheck_catches_a_backward_that_is_not_differentiable():
     assert gk.autograd.gradcheck(lambda x: Square()(x), [x])
     with pytest.raises(gk.autograd.GradcheckError, match="gradgradcheck: input 0"):
         gradgradcheck(lambda x: Square()(x), [x])
+
+
+def test_second_derivative_keeps_float32(case):
+    """Backward rules run on float32 gradients stay float32 (Python and NumPy scalars included)."""
+    inputs, consts = case.inputs(numpy.float32)
+    xs = [gk.Tensor(x, requires_grad=True) for x in inputs]
+    y = case.gk(*xs, *consts)
+    firsts = gk.grad((y * y).sum(), xs, create_graph=True, allow_unused=True)
+    for x, g in zip(xs, firsts):
+        assert g.dtype == x.dtype, f"first derivative {g.dtype}"
+    total = sum((g * g).sum() for g in firsts)
+    if total.requires_grad:
+        for x, g in zip(xs, gk.grad(total, xs, allow_unused=True)):
+            assert g is None or g.dtype == x.dtype, f"second derivative {g.dtype}"
