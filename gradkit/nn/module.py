@@ -26,7 +26,8 @@ from collections import namedtuple
 import numpy
 
 from .. import backend
-from ..autograd import Function, Tensor, is_grad_enabled
+from ..autograd import Tensor, is_grad_enabled
+from .hooks import RemovableHandle, BackwardCall
 
 
 class Parameter(Tensor):
@@ -48,90 +49,11 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-class RemovableHandle:
-    """Returned by the ``register_*_hook`` methods; ``remove()`` takes the hook away."""
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks: dict):
-        self._hooks = hooks
-        self.id = next(RemovableHandle._ids)
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
-
 class LoadStateDictError(ValueError):
     """``load_state_dict`` found missing keys, unexpected keys or shape mismatches (all listed)."""
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class _BackwardHookPoint(Function):
-    """Identity on a module's tensor inputs (or outputs) whose backward runs the module's backward hooks.
-
-    Inserted only while a module has backward hooks. On the outputs its backward receives
-    grad_output; on the inputs it receives all of grad_input at once (after grad_output, which is
-    nearer the loss). Living in the graph, it fires even when nobody keeps the tensors; a
-    ``Tensor.register_hook`` on a temporary output would not (see the report on engine hooks)."""
-
-    def __init__(self, call, on_outputs: bool):
-        self.call, self.on_outputs = call, on_outputs
-
-    def forward(self, *xs):
-        return xs
-
-    def backward(self, *gys):
-        if self.on_outputs:
-            self.call.grad_output = gys
-            return self.call.fire(()) if not self.call.positions else gys
-        return self.call.fire(gys)
-
-    def jvp(self, *tangents):
-        return tangents
-
-
-class _BackwardCall:
-    """What one forward call needs to run its module's backward hooks."""
-
-    def __init__(self, module, n_inputs, positions):
-        self.module, self.n_inputs, self.positions = module, n_inputs, positions
-        self.grad_output = ()
-
-    def wrap(self, values, positions, on_outputs: bool):
-        """Route the tensors of ``values`` at ``positions`` through a hook point."""
-        if not positions:
-            return values
-        hooked = _BackwardHookPoint(self, on_outputs)(*(values[i] for i in positions))
-        hooked = hooked if isinstance(hooked, tuple) else (hooked,)  # one output comes unwrapped
-        values = list(values)
-        for i, x in zip(positions, hooked):
-            values[i] = x
-        return values
-
-    def fire(self, gys):
-        """Run the hooks; with hooked inputs return their (possibly replaced) gradients, else grad_output."""
-        grad_input = [None] * self.n_inputs
-        for position, g in zip(self.positions, gys):
-            grad_input[position] = g
-        grad_input, grad_output = tuple(grad_input), tuple(self.grad_output)
-        for hook in list(self.module._backward_hooks.values()):
-            result = hook(self.module, grad_input, grad_output)
-            if result is not None:
-                if len(result) != len(grad_input):
-                    raise ValueError(f"backward hook on {type(self.module).__name__} returned {len(result)} "
-                                     f"gradients; expected {len(grad_input)} (one per input)")
-                grad_input = tuple(result)
-        if not self.positions:
-            return grad_output
-        return tuple(grad_input[p] for p in self.positions)
 
 
 class Module:
@@ -399,7 +321,7 @@ class Module:
         call = None
         if self._backward_hooks and is_grad_enabled():
             positions = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-            call = _BackwardCall(self, len(inputs), positions)
+            call = BackwardCall(self, len(inputs), positions)
             inputs = tuple(call.wrap(inputs, positions, on_outputs=False))
         output = self.forward(*inputs, **kwargs)
         for hook in list(self._forward_hooks.values()):

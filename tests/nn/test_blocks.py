@@ -141,3 +141,42 @@ def test_summary_leaves_modes_and_running_statistics_alone():
     assert "1 (BatchNorm1d)" in text and "(3, 4)" in text
     nested = nn.summary(nn.models.deep_residual(3, 4, 6, 2, rng=0), (2, 6))
     assert "    2.body.0 (Linear)" in nested      # children indented below their block
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_conv_residual_block_with_batch_norm(training):
+    block = nn.ConvResidualBlock(3, 5, stride=2, rng=0).train(training)
+    twin = TorchResidual(torch.nn.Sequential(torch.nn.Conv2d(3, 5, 3, 2, 1, bias=False), torch.nn.BatchNorm2d(5),
+                                             torch.nn.ReLU(), torch.nn.Conv2d(5, 5, 3, 1, 1, bias=False),
+                                             torch.nn.BatchNorm2d(5)),
+                         torch.nn.Sequential(torch.nn.Conv2d(3, 5, 1, 2, bias=False), torch.nn.BatchNorm2d(5)))
+    twin.train(training)
+    compare_with_torch(block, twin, rng.standard_normal((4, 3, 6, 7)))
+    assert isinstance(nn.ConvResidualBlock(4, rng=0).shortcut, nn.Identity)
+
+
+def test_mlp_with_batch_norm_and_dropout_matches_torch_in_eval():
+    model = nn.models.mlp(6, [5, 4], 3, batch_norm=True, dropout=0.5, rng=0)
+    assert [type(m).__name__ for m in model] == ["Linear", "BatchNorm1d", "ReLU", "Dropout"] * 2 + ["Linear"]
+    assert model[0].bias is None                       # beta of the batch norm replaces it
+    model(gk.randn(8, 6, rng=1))                        # move the running statistics once
+    twin = torch.nn.Sequential(torch.nn.Linear(6, 5, bias=False), torch.nn.BatchNorm1d(5), torch.nn.ReLU(),
+                               torch.nn.Dropout(0.5), torch.nn.Linear(5, 4, bias=False), torch.nn.BatchNorm1d(4),
+                               torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(4, 3))
+    model.eval()
+    twin.eval()
+    compare_with_torch(model, twin, rng.standard_normal((7, 6)))
+    masks = [m.rng for m in model if isinstance(m, nn.Dropout)]
+    assert masks[0] is not masks[1]                    # each dropout layer draws from its own stream
+
+
+@pytest.mark.parametrize("block", [
+    lambda: nn.Highway(4, activation="tanh", rng=0),
+    lambda: nn.ResidualBlock(4, 3, activation="sigmoid", batch_norm=True, rng=0),
+    lambda: nn.Sequential(nn.ConvResidualBlock(2, 3, stride=2, activation="tanh", rng=0), nn.GlobalAvgPool2d()),
+], ids=["highway", "residual-bn", "conv-residual"])
+def test_blocks_against_float64_central_differences(block):
+    module = block().double()
+    shape = (3, 2, 5, 4) if isinstance(module, nn.Sequential) else (5, 4)
+    x = numpy.random.default_rng(0).standard_normal(shape)
+    gk.autograd.gradcheck(lambda t: module(t), [x])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 
 import gradkit as gk
 from gradkit import nn
@@ -40,6 +41,21 @@ def test_conv2d(dtype, case):
     for bias in (True, False) if dtype == numpy.float32 else (True,):
         compare_with_torch(nn.Conv2d(c, o, k, s, p, d, g, bias=bias, rng=2),
                            torch.nn.Conv2d(c, o, k, s, p, d, g, bias=bias), randn(*shape), dtype=dtype)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_conv2d_random_geometry(data):
+    groups = data.draw(st.sampled_from([1, 2]), "groups")
+    c, o = groups * data.draw(st.integers(1, 3), "c/g"), groups * data.draw(st.integers(1, 3), "o/g")
+    kh, kw = data.draw(st.integers(1, 4), "kh"), data.draw(st.integers(1, 4), "kw")
+    stride, dilation = data.draw(st.integers(1, 3), "stride"), data.draw(st.integers(1, 2), "dilation")
+    padding = data.draw(st.integers(0, 2), "padding")
+    h = data.draw(st.integers(dilation * (kh - 1) + 1 - 2 * padding, 9).filter(lambda n: n >= 1), "h")
+    w = data.draw(st.integers(dilation * (kw - 1) + 1 - 2 * padding, 9).filter(lambda n: n >= 1), "w")
+    x = randn(data.draw(st.integers(1, 3), "n"), c, h, w)
+    compare_with_torch(nn.Conv2d(c, o, (kh, kw), stride, padding, dilation, groups, rng=0),
+                       torch.nn.Conv2d(c, o, (kh, kw), stride, padding, dilation, groups), x)
 
 
 @pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), 0)])
