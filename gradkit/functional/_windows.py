@@ -3,8 +3,9 @@
 Layout: the public API is NCHW, as PyTorch. Inside, the kernels work on the (C, N, H, W) view of
 an array (``x.transpose(1, 0, 2, 3)``) and allocate their results in that order, handing back the
 NCHW view of them. Every array loop then runs along W (28 long in LeNet-5), never along C (1 to 16
-long): NumPy pays per inner loop, and on these shapes the NHWC order was 3 to 10x slower for
-im2col, col2im and pooling (measured in the issue note). The GEMM of a convolution yields
+long): NumPy pays per inner loop, and at LeNet-5 shapes an NHWC layout with (KH, KW, C) windows was
+the slower one here (im2col of the first layer 4.9 ms -> 0.5 ms, col2im of the second 10 ms -> 2 ms,
+max-pool backward 4.4 ms -> 0.6 ms, batch 100, one thread). The GEMM of a convolution yields
 (O, N OH OW) directly, so conv -> relu -> pool -> conv never copies between layouts.
 """
 from __future__ import annotations
