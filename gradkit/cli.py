@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions():
     """``register(subparsers)`` functions of the floors that add verbs of their own."""
     registers = []
-    for module, name in (("gradkit.data.cli", "register"),):
+    for module, name in (("gradkit.data.cli", "register"), ("gradkit.train.cli", "register")):
         try:
             mod = __import__(module, fromlist=[name])
         except ImportError:
