@@ -127,6 +127,15 @@ class Conv2d(Module):
         return text + ("" if self.bias is not None else ", bias=False")
 
 
+def _nchw(module, x) -> Tensor:
+    """x as a Tensor, checked to be 4-D (N, C, H, W); the error names the module."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if x.ndim != 4:
+        raise ShapeError(f"{module!r}: expected input of shape (N, C, H, W), got {x.shape}")
+    return x
+
+
 class _Pool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
@@ -134,13 +143,6 @@ class _Pool2d(Module):
         self.kernel_size = _pair(kernel_size, f"{name} kernel_size")
         self.stride = self.kernel_size if stride is None else _pair(stride, f"{name} stride")
         self.padding = _pair(padding, f"{name} padding")
-
-    def _check(self, x):
-        if not isinstance(x, Tensor):
-            x = Tensor(x)
-        if x.ndim != 4:
-            raise ShapeError(f"{self!r}: expected input of shape (N, C, H, W), got {x.shape}")
-        return x
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -151,23 +153,21 @@ class MaxPool2d(_Pool2d):
     maximal element per window."""
 
     def forward(self, x):
-        return F.max_pool2d(self._check(x), self.kernel_size, self.stride, self.padding)
+        return F.max_pool2d(_nchw(self, x), self.kernel_size, self.stride, self.padding)
 
 
 class AvgPool2d(_Pool2d):
     """Mean over each kernel window (stride defaults to the kernel size; zero padding counts)."""
 
     def forward(self, x):
-        return F.avg_pool2d(self._check(x), self.kernel_size, self.stride, self.padding)
+        return F.avg_pool2d(_nchw(self, x), self.kernel_size, self.stride, self.padding)
 
 
 class GlobalAvgPool2d(Module):
     """Mean over the spatial axes: (N, C, H, W) -> (N, C)."""
 
     def forward(self, x):
-        if not isinstance(x, Tensor) or x.ndim != 4:
-            raise ShapeError(f"GlobalAvgPool2d(): expected input of shape (N, C, H, W), got {getattr(x, 'shape', x)}")
-        return F.global_avg_pool2d(x)
+        return F.global_avg_pool2d(_nchw(self, x))
 
 
 class Flatten(Module):

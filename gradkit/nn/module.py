@@ -27,7 +27,7 @@ import numpy
 
 from .. import backend
 from ..autograd import Tensor, is_grad_enabled
-from .hooks import RemovableHandle, BackwardCall
+from .hooks import BackwardCall, RemovableHandle
 
 
 class Parameter(Tensor):
