@@ -51,8 +51,8 @@ def _seed(outputs, gradients):
     return seeded
 
 
-def _run_hooks(tensor: Tensor, g: Tensor) -> Tensor:
-    for hook in list(tensor._hooks):
+def _run_hooks(hooks: list, g: Tensor) -> Tensor:
+    for hook in list(hooks):
         result = hook(g)
         if result is not None:
             g = result
@@ -104,15 +104,16 @@ def backward(outputs, gradients=None, retain_graph: bool = False, create_graph: 
         while heap:
             f = heapq.heappop(heap)[2]
             gys = pending.pop(f)
+            hooks = f.__dict__.get("_output_hooks")
             for i, ref in enumerate(f.outputs):
+                if hooks and gys[i] is not None and hooks.get(i):
+                    gys[i] = _run_hooks(hooks[i], gys[i])
                 y = ref()
                 if y is None:
                     continue
                 if gys[i] is None:
                     gys[i] = Tensor._make(y.data * 0)
                     continue
-                if y._hooks:
-                    gys[i] = _run_hooks(y, gys[i])
                 if wanted is not None:
                     if id(y) in wanted:
                         captured[wanted[id(y)]] = gys[i]
@@ -138,7 +139,7 @@ def backward(outputs, gradients=None, retain_graph: bool = False, create_graph: 
 
         for x, g in leaves.values():
             if x._hooks:
-                g = _run_hooks(x, g)
+                g = _run_hooks(x._hooks, g)
             if wanted is not None:
                 if id(x) in wanted:
                     captured[wanted[id(x)]] = g

@@ -87,6 +87,11 @@ class Function:
                 return y
         return Tensor._make(data)
 
+    def output_hooks(self, index: int) -> list:
+        """The gradient hooks registered on output ``index`` (kept here, not on the Tensor)."""
+        hooks = self.__dict__.setdefault("_output_hooks", {})
+        return hooks.setdefault(index, [])
+
     def _propagate_tangents(self, inputs, outputs):
         if not self.outputs:
             self.outputs = tuple(weakref.ref(y) for y in outputs)

@@ -170,13 +170,20 @@ class Tensor:
 
     def register_hook(self, hook) -> RemovableHandle:
         """Call ``hook(grad)`` with this tensor's gradient during backward; a non-None return
-        value replaces the gradient. Returns a handle whose ``remove()`` undoes it."""
+        value replaces the gradient. Returns a handle whose ``remove()`` undoes it.
+
+        A non-leaf tensor's hooks are kept by the node that made it, so they fire even when the
+        tensor itself is no longer referenced (as in PyTorch)."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(hook)
-        return RemovableHandle(self._hooks, hook)
+        if self.creator is not None:  # on the graph node, so the hook outlives this Python object
+            hooks = self.creator.output_hooks(self._index)
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
 
     def astype(self, dtype) -> "Tensor":
         return ops.cast(self, dtype)

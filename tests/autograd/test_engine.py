@@ -238,3 +238,16 @@ def test_leaf_grad_does_not_alias_the_gradient_passed_in():
     (x + 0.0).backward(seed)
     x.grad.data[0] = 100.0
     assert seed.data[0] == 2.0
+
+
+def test_a_hook_on_a_temporary_fires_after_the_tensor_is_gone():
+    """Hooks of a non-leaf live on its graph node, as in PyTorch (the doctor relies on this)."""
+    x = gk.Tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    y = x * 2
+    y.register_hook(lambda g: seen.append(g.data.copy()) or g * 10)
+    z = (y * 3).sum()
+    del y
+    z.backward()
+    assert len(seen) == 1 and numpy.array_equal(seen[0], [3.0, 3.0])
+    assert numpy.array_equal(x.grad.data, [60.0, 60.0])
