@@ -66,7 +66,7 @@ class RMSprop(Optimizer):
 
     Tieleman & Hinton, Lecture 6.5 of "Neural Networks for Machine Learning" (Coursera 2012);
     the centered form is Graves, "Generating Sequences With Recurrent Neural Networks" (2013).
-    Note that ε is added outside the root (as PyTorch; TensorFlow adds it inside).
+    ε is added outside the root, as in PyTorch (some libraries add it to s inside the root).
     """
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,

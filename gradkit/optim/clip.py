@@ -65,8 +65,9 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0, error_if_no
         raise RuntimeError(f"clip_grad_norm_: the total {norm_type:g}-norm of the gradients is {total}; "
                            "set error_if_nonfinite=False to clip anyway")
     coefficient = numpy.minimum(max_norm / (total + 1e-6), 1.0)
-    for g in grads:
-        g *= coefficient
+    with numpy.errstate(invalid="ignore"):  # an infinite norm scales by 0: inf entries become NaN, as in torch
+        for g in grads:
+            g *= coefficient
     return Tensor._make(numpy.asarray(total))
 
 

@@ -191,7 +191,8 @@ class Optimizer:
             state[p] = {k: self._restore(k, v, p, i) for k, v in entry.items()}
         new_groups = []
         for saved, mine in zip(groups, self.param_groups):
-            group = {k: _copy(v) for k, v in saved.items() if k != "params"}
+            group = {k: v for k, v in mine.items() if k != "params"}  # keys the save lacks keep their value
+            group.update({k: _copy(v) for k, v in saved.items() if k != "params"})
             group["params"] = mine["params"]
             self.validate(group)
             new_groups.append(group)

@@ -92,8 +92,10 @@ class NewtonCG(Optimizer):
 
     The Hessian is never formed: each CG iteration costs one Hessian-vector product, about two
     backward passes. At most ``cg_iters`` CG iterations; CG stops once the residual is below
-    ``tol`` times ||g``||. Damping δ > 0 (Levenberg-Marquardt style) keeps the system positive
-    definite where H is not and shortens steps where the quadratic model is untrustworthy.
+    ``tol`` · ||g||, or at a direction of negative curvature. Damping δ > 0 (as in
+    Levenberg-Marquardt) makes the system positive definite where H is only slightly indefinite
+    and shortens the steps along directions of small curvature, where the quadratic model is
+    least trustworthy.
     On a strictly convex quadratic with ``cg_iters`` >= the dimension, one step lands on the minimum.
     With several parameter groups each group solves its own block of the Hessian (block-diagonal
     Newton) with its own hyperparameters; one group gives the full Newton step.
@@ -103,7 +105,7 @@ class NewtonCG(Optimizer):
     Hessian" (Neural Computation 1994).
 
     Args:
-        params: Tensors (one group).
+        params: Tensors or parameter-group dicts.
         lr: η, the fraction of the Newton step taken.
         cg_iters: the most CG iterations per step.
         damping: δ >= 0.
