@@ -30,6 +30,17 @@ def _projected(f, weights):
     return s
 
 
+def _fixed_weights(rng):
+    """weights(outputs): random projection weights drawn on the first call, the same ever after."""
+    cache = []
+
+    def weights(ys):
+        if not cache:
+            cache.extend(rng.standard_normal(y.shape) for y in ys)
+        return cache
+    return weights
+
+
 def numerical_grad(f, inputs, eps: float = 1e-6):
     """d f / d inputs for a scalar f by central differences (f(x+h) - f(x-h)) / 2h, in float64."""
     xs = _float64_inputs(inputs)
@@ -71,14 +82,7 @@ def gradcheck(f, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e
     worst element; returns True otherwise.
     """
     rng = numpy.random.default_rng(seed)
-    cache = {}
-
-    def weights(ys):
-        if "w" not in cache:
-            cache["w"] = [rng.standard_normal(y.shape) for y in ys]
-        return cache["w"]
-
-    s = _projected(f, weights)
+    s = _projected(f, _fixed_weights(rng))
     xs = _float64_inputs(inputs)
     analytic = [g.data if g is not None else numpy.zeros_like(x.data)
                 for g, x in zip(grad(s(*xs), xs, allow_unused=True), xs)]
@@ -90,14 +94,7 @@ def gradgradcheck(f, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     rng = numpy.random.default_rng(seed + 1)
     xs0 = _float64_inputs(inputs)
     vs = [rng.standard_normal(x.shape) for x in xs0]
-    cache = {}
-
-    def weights(ys):
-        if "w" not in cache:
-            cache["w"] = [rng.standard_normal(y.shape) for y in ys]
-        return cache["w"]
-
-    s = _projected(f, weights)
+    s = _projected(f, _fixed_weights(rng))
 
     def first_derivative(*xs):
         gs = grad(s(*xs), xs, create_graph=True, allow_unused=True)

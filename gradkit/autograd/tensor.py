@@ -28,6 +28,20 @@ def _to_array(data, dtype=None):
     return array
 
 
+def _fill(t: "Tensor", data) -> None:
+    """Set every slot of a new Tensor: ``data`` and a blank autodiff state."""
+    t.data = data
+    t.grad = None
+    t.requires_grad = False
+    t.creator = None
+    t.generation = 0
+    t.name = None
+    t.tangent = None
+    t._index = 0
+    t._retain = False
+    t._hooks = None
+
+
 class RemovableHandle:
     """Returned by ``register_hook``; ``remove()`` takes the hook away."""
 
@@ -59,16 +73,8 @@ class Tensor:
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ndarray + Tensor -> Tensor
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
-        self.data = _to_array(data, dtype)
-        self.grad = None
-        self.requires_grad = False
-        self.creator = None
-        self.generation = 0
+        _fill(self, _to_array(data, dtype))
         self.name = name
-        self.tangent = None
-        self._index = 0
-        self._retain = False
-        self._hooks = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -76,16 +82,7 @@ class Tensor:
     def _make(cls, data) -> "Tensor":
         """Wrap an array without checks (the ops' fast path)."""
         t = object.__new__(cls)
-        t.data = data
-        t.grad = None
-        t.requires_grad = False
-        t.creator = None
-        t.generation = 0
-        t.name = None
-        t.tangent = None
-        t._index = 0
-        t._retain = False
-        t._hooks = None
+        _fill(t, data)
         return t
 
     # ------------------------------------------------------------------ attributes
