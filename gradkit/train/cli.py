@@ -3,7 +3,8 @@
     gradkit train --model lenet5 --data fashion-mnist --optimizer adam --lr 1e-3 --epochs 5 --out runs/lenet
     gradkit train ... --resume            # continue from runs/lenet/last.npz
 
-DIR receives history.jsonl, history.csv, last.npz (every epoch and on Ctrl-C), best.npz (best
+Inputs are standardised with the training set's mean and std (--no-normalize feeds raw [0, 1]
+pixels). DIR receives history.jsonl, history.csv, last.npz (every epoch and on Ctrl-C), best.npz (best
 validation accuracy) and history.png.
 """
 from __future__ import annotations
@@ -40,6 +41,10 @@ def run(args) -> int:
 
     rng = numpy.random.default_rng(args.seed)
     train, test = data.load(args.data)
+    if args.normalize:  # standardise with the training set's statistics, the same for train and test
+        pixels = train.images.astype(numpy.float64) / 255.0
+        standardise = data.transforms.Normalize(pixels.mean(), pixels.std())
+        train.transform = test.transform = standardise
     model = build_model(args.model, rng)
     hyper = {"lr": args.lr} if args.lr is not None else {}
     optimizer = optim.create(args.optimizer, model.parameters(), **hyper)
@@ -91,4 +96,6 @@ def register(verbs) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/train", help="folder for history, checkpoints and the figure")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.npz")
+    p.add_argument("--no-normalize", dest="normalize", action="store_false",
+                   help="feed pixels in [0, 1] instead of standardising them with the training set's mean and std")
     p.set_defaults(handler=run)
