@@ -45,7 +45,8 @@ class Trainer:
         metrics: names from METRICS or callables ``(output, target) -> float``.
         callbacks: Callback objects used by every ``fit``.
         clip_grad_norm: if set, clip the global gradient 2-norm to this value before each step.
-        rng: Generator or seed for shuffling (bit-exact resume restores it).
+        rng: Generator or seed for shuffling (bit-exact resume restores it); None derives one from
+            the global generator, so ``gk.manual_seed`` fixes it.
     """
 
     def __init__(self, model, optimizer, loss_fn=None, metrics=("accuracy",), callbacks=(),
@@ -59,7 +60,9 @@ class Trainer:
                         for m in metrics}
         self.callbacks: list[Callback] = list(callbacks)
         self.clip_grad_norm = clip_grad_norm
-        self.rng = backend.resolve_rng(rng) if rng is not None else numpy.random.default_rng()
+        # None: a child of the global generator (gk.manual_seed decides it), never the global one
+        # itself, because resuming rewinds the shuffling generator
+        self.rng = backend.resolve_rng(rng) if rng is not None else backend.default_rng().spawn(1)[0]
         self.epoch = 0            # epochs completed
         self.global_step = 0      # optimiser steps taken
         self.batch = 0            # batches done in the current epoch

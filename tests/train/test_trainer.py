@@ -125,3 +125,15 @@ def test_bad_arguments_are_named():
         Trainer(model, optim.SGD(model.parameters(), lr=0.1), clip_grad_norm=0)
     with pytest.raises(ValueError, match="batch_size >= 1"):
         Trainer(model, optim.SGD(model.parameters(), lr=0.1)).fit([], batch_size=0)
+
+
+def test_default_shuffling_follows_manual_seed():
+    orders = []
+    for seed in (3, 3, 4):
+        gk.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(1, 1, rng=0))
+        trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.1), rng=None)
+        data = ArrayDataset(numpy.arange(20, dtype=numpy.float32).reshape(20, 1))
+        loader = gk.data.DataLoader(data, batch_size=20, shuffle=True, rng=trainer.rng)
+        orders.append(next(iter(loader))[0].data.ravel().tolist())
+    assert orders[0] == orders[1] != orders[2]
