@@ -1,0 +1,58 @@
+"""``gradkit lab list | run NAME... | run all | report DIR``."""
+from __future__ import annotations
+
+import sys
+
+
+def register(verbs) -> None:
+    lab = verbs.add_parser("lab", help="reproduce the classic experiments with figures and checked verdicts")
+    sub = lab.add_subparsers(dest="lab_verb", required=True)
+    listing = sub.add_parser("list", help="every experiment, one line each")
+    listing.set_defaults(handler=_list)
+    run = sub.add_parser("run", help="run experiments: names, or 'all'")
+    run.add_argument("names", nargs="+", metavar="NAME", help="experiment names (see `gradkit lab list`) or 'all'")
+    run.add_argument("--quick", action="store_true", help="the ~10x cheaper variant (verdicts still meaningful)")
+    run.add_argument("--out", default="lab-runs", help="folder for figures, results.json and report.html")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--data", default=None, help="data set for experiments that train on one: "
+                                                 "mnist-10k (default), fashion-mnist or mnist")
+    run.set_defaults(handler=_run)
+    report = sub.add_parser("report", help="(re)build report.html from a folder of runs")
+    report.add_argument("folder")
+    report.set_defaults(handler=_report)
+
+
+def _list(args) -> int:
+    from . import registry
+    for name in registry.names():
+        exp = registry.get(name)
+        print(f"{exp.order:3d}  {name:24s} {exp.title}")
+    return 0
+
+
+def _run(args) -> int:
+    from . import registry
+    from .runner import run_many
+    names = registry.names() if args.names == ["all"] else args.names
+    try:  # unknown names fail before anything runs
+        for name in names:
+            registry.get(name)
+        if args.data is not None:
+            from ..data import datasets
+            datasets.get_spec(args.data)
+    except (KeyError, ValueError) as err:
+        print(f"gradkit lab: {err.args[0]}", file=sys.stderr)
+        return 2
+    outcomes = run_many(names, args.out, size="quick" if args.quick else "full", seed=args.seed, data=args.data,
+                        bars=sys.stderr.isatty())
+    failed = [o.name for o in outcomes if not o.passed]
+    total = sum(o.seconds for o in outcomes)
+    print(f"{len(outcomes) - len(failed)}/{len(outcomes)} experiments pass every check in {total:.0f} s"
+          + (f"; FAIL: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+def _report(args) -> int:
+    from .report import write_report
+    print(write_report(args.folder))
+    return 0

@@ -1,0 +1,99 @@
+"""report.html: every experiment of a lab folder with its verdicts, tables, figures and configuration.
+
+The report is rebuilt from the ``results.json`` files alone, so ``gradkit lab report DIR`` works on any
+folder of runs (also one gathered from several machines)."""
+from __future__ import annotations
+
+import html
+import json
+import os
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;
+font-size:14px}th{background:#f3f3f3}.PASS{color:#17702a;font-weight:bold}.FAIL{color:#b00020;font-weight:bold}
+img{max-width:100%;border:1px solid #eee;margin:.4em 0}section{border-top:2px solid #ddd;margin-top:2em}
+code,pre{background:#f6f6f6;font-size:13px}pre{padding:.5em;overflow-x:auto}
+"""
+
+
+def load_runs(folder: str) -> list[dict]:
+    """The results.json records under ``folder`` (one per experiment sub-folder), in the lab's order."""
+    from . import registry
+    records = []
+    for entry in sorted(os.listdir(folder)):
+        path = os.path.join(folder, entry, "results.json")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                try:
+                    records.append(json.load(f))
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{path} is not valid JSON ({err}); rerun that experiment") from None
+    order = {name: i for i, name in enumerate(registry.names())}
+    return sorted(records, key=lambda r: (order.get(r.get("experiment"), len(order)), r.get("experiment", "")))
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def _table(columns, rows) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _section(record: dict) -> str:
+    name = record["experiment"]
+    verdicts = record.get("verdicts", [])
+    status = "PASS" if all(v["status"] == "PASS" for v in verdicts) else "FAIL"
+    parts = [f'<section id="{html.escape(name)}"><h2>{html.escape(record.get("title", name))} '
+             f'<span class="{status}">{status}</span></h2>',
+             f'<p><code>{html.escape(name)}</code>, {html.escape(record.get("size", ""))} run, seed '
+             f'{record.get("seed")}, {record.get("seconds", 0):.1f} s. Source: {html.escape(record.get("source", ""))}</p>']
+    if record.get("summary"):
+        parts.append(f"<p>{html.escape(record['summary'])}</p>")
+    parts.append(_table(["verdict", "claim", "measured", "expected"],
+                        [[f"{v['status']}", v["claim"], v["measured"], v["expected"]] for v in verdicts])
+                 .replace("<td>PASS</td>", '<td class="PASS">PASS</td>').replace("<td>FAIL</td>", '<td class="FAIL">FAIL</td>'))
+    for table in record.get("results", {}).get("tables", []):
+        parts.append(f"<h3>{html.escape(table.get('title', ''))}</h3>" + _table(table["columns"], table["rows"]))
+    for figure in record.get("figures", []):
+        src = html.escape(f"{name}/{figure}")
+        parts.append(f'<p><a href="{src}"><img src="{src}" alt="{html.escape(figure)}"></a></p>')
+    config = json.dumps(record.get("config", {}), indent=1)
+    parts.append(f"<details><summary>configuration</summary><pre>{html.escape(config)}</pre></details></section>")
+    return "\n".join(parts)
+
+
+def render(records: list[dict]) -> str:
+    """The whole HTML page for ``records``."""
+    summary_rows = []
+    for r in records:
+        verdicts = r.get("verdicts", [])
+        passed = sum(v["status"] == "PASS" for v in verdicts)
+        status = "PASS" if passed == len(verdicts) else "FAIL"
+        summary_rows.append(f'<tr><td><a href="#{html.escape(r["experiment"])}">{html.escape(r["experiment"])}</a></td>'
+                            f'<td>{html.escape(r.get("title", ""))}</td><td class="{status}">{status}</td>'
+                            f'<td>{passed}/{len(verdicts)}</td><td>{r.get("seconds", 0):.1f} s</td></tr>')
+    total = sum(r.get("seconds", 0) for r in records)
+    all_pass = sum(all(v["status"] == "PASS" for v in r.get("verdicts", [])) for r in records)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>gradkit lab report</title>"
+            f"<style>{_STYLE}</style></head><body><h1>gradkit lab report</h1>"
+            f"<p>{all_pass} of {len(records)} experiments pass every check; {total:.0f} s of computing.</p>"
+            f"<table><tr><th>experiment</th><th>title</th><th>status</th><th>checks</th><th>time</th></tr>"
+            f"{''.join(summary_rows)}</table>" + "\n".join(_section(r) for r in records) + "</body></html>")
+
+
+def write_report(folder: str) -> str:
+    """Write ``folder/report.html`` from the runs found in ``folder``; returns its path."""
+    from ..data.atomic import atomic_write
+    records = load_runs(folder)
+    if not records:
+        raise FileNotFoundError(f"no experiment results (*/results.json) in {folder}")
+    path = os.path.join(folder, "report.html")
+    with atomic_write(path) as f:
+        f.write(render(records).encode("utf-8"))
+    return path
