@@ -16,6 +16,9 @@ def register(verbs) -> None:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--data", default=None, help="data set for experiments that train on one: "
                                                  "mnist-10k (default), fashion-mnist or mnist")
+    run.add_argument("--threads", type=int, default=1,
+                     help="BLAS threads (default 1: the lab's networks are small, and spinning BLAS threads "
+                          "slow down several-fold on a busy machine; 0 leaves the library's default)")
     run.set_defaults(handler=_run)
     report = sub.add_parser("report", help="(re)build report.html from a folder of runs")
     report.add_argument("folder")
@@ -43,8 +46,10 @@ def _run(args) -> int:
     except (KeyError, ValueError) as err:
         print(f"gradkit lab: {err.args[0]}", file=sys.stderr)
         return 2
-    outcomes = run_many(names, args.out, size="quick" if args.quick else "full", seed=args.seed, data=args.data,
-                        bars=sys.stderr.isatty())
+    from ..threads import num_threads
+    with num_threads(args.threads or None):
+        outcomes = run_many(names, args.out, size="quick" if args.quick else "full", seed=args.seed,
+                            data=args.data, bars=sys.stderr.isatty())
     failed = [o.name for o in outcomes if not o.passed]
     total = sum(o.seconds for o in outcomes)
     print(f"{len(outcomes) - len(failed)}/{len(outcomes)} experiments pass every check in {total:.0f} s"
