@@ -1,0 +1,187 @@
+"""Quantities: one function per measured number, each on raw NumPy arrays, vectorised.
+
+These are the doctor's gauges (STYLE.md point 8: quantities, schedules and instruments apart).
+Every function here is pure: arrays in, numbers (or small arrays) out. ``tests/doctor/test_probes.py``
+checks each one against a slow, obvious loop. The recorder (``recorder.py``) decides *when* to call
+them; the rules (``rules.py``) decide what the numbers mean; the figures only draw them.
+
+Layout convention: axis 0 is the batch, axis 1 the units (features of a Linear output, channels of
+a Conv2d output); any further axes are positions of the same unit (pixels of a channel).
+"""
+from __future__ import annotations
+
+import numpy
+
+# A unit is "saturated" where its local derivative has fallen below this share of the activation's
+# largest derivative: it then passes back less than a tenth of the gradient it could.
+SATURATION_DERIVATIVE_SHARE = 0.1
+
+
+def _units_last(a: numpy.ndarray) -> numpy.ndarray:
+    """(N, C, *positions) -> (N * positions, C): one row per (sample, position), one column per unit."""
+    a = numpy.asarray(a)
+    if a.ndim < 2:
+        raise ValueError(f"probes: expected an array of shape (batch, units, ...), got shape {a.shape}")
+    if a.ndim == 2:
+        return a
+    return numpy.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
+
+
+def mean_std(a) -> tuple[float, float]:
+    """Mean and standard deviation of every element: (mean(a), std(a)), in float64."""
+    a = numpy.asarray(a, dtype=numpy.float64)
+    return float(a.mean()), float(a.std())
+
+
+def rms(a) -> float:
+    """Root mean square of every element: sqrt(mean(a^2))."""
+    a = numpy.asarray(a, dtype=numpy.float64)
+    return float(numpy.sqrt(numpy.mean(a * a))) if a.size else 0.0
+
+
+def histogram(a, bins: int = 30, value_range=None) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Counts and edges of the values of ``a`` (``numpy.histogram`` over finite values)."""
+    a = numpy.asarray(a, dtype=numpy.float64).ravel()
+    a = a[numpy.isfinite(a)]
+    if value_range is None:
+        value_range = (float(a.min()), float(a.max())) if a.size else (0.0, 1.0)
+        if value_range[0] == value_range[1]:
+            value_range = (value_range[0] - 0.5, value_range[1] + 0.5)
+    return numpy.histogram(a, bins=bins, range=value_range)
+
+
+def saturation_bounds(activation: str) -> tuple[float, float]:
+    """Output bounds (low, high) outside which ``activation``'s derivative is below
+    ``SATURATION_DERIVATIVE_SHARE`` of its peak.
+
+    sigmoid: f' = f (1 - f) <= 1/4, so f (1 - f) < s/4 gives f < (1 - sqrt(1 - s)) / 2 (or above 1 minus it);
+    tanh: f' = 1 - f^2 <= 1, so |f| > sqrt(1 - s).
+    """
+    s = SATURATION_DERIVATIVE_SHARE
+    if activation == "sigmoid":
+        low = (1.0 - numpy.sqrt(1.0 - s)) / 2.0
+        return float(low), float(1.0 - low)
+    if activation == "tanh":
+        return float(-numpy.sqrt(1.0 - s)), float(numpy.sqrt(1.0 - s))
+    raise ValueError(f"saturation_bounds: only 'sigmoid' and 'tanh' saturate, got {activation!r}")
+
+
+def saturation_share(a, activation: str) -> float:
+    """Share of the outputs of a sigmoid or tanh layer that lie in its flat tails (see ``saturation_bounds``)."""
+    low, high = saturation_bounds(activation)
+    a = numpy.asarray(a)
+    return float(numpy.mean((a <= low) | (a >= high))) if a.size else 0.0
+
+
+def active_units(a) -> numpy.ndarray:
+    """Boolean per unit: did the unit output a positive value for any sample (or position) of the batch?
+
+    OR-ed over the batches of a window, a False marks a ReLU unit that never fired: a dead unit."""
+    return (_units_last(a) > 0).any(axis=0)
+
+
+def dead_share(ever_active: numpy.ndarray) -> float:
+    """Share of units that never fired: mean(not ever_active)."""
+    ever_active = numpy.asarray(ever_active, dtype=bool)
+    return float(numpy.mean(~ever_active)) if ever_active.size else 0.0
+
+
+def sample_spread(a) -> float:
+    """How much a layer's units vary from one input to the next, relative to their size.
+
+    spread = mean over units of std over samples(a_unit) / rms(a); 0 when the layer outputs the same
+    thing whatever the input (its output then carries no information about the input).
+    """
+    rows = numpy.asarray(_units_last(a), dtype=numpy.float64)
+    scale = rms(rows)
+    if scale == 0.0 or rows.shape[0] < 2:
+        return 0.0
+    return float(rows.std(axis=0).mean() / scale)
+
+
+def unit_spread(a) -> float:
+    """How different a layer's units are from each other on the same input, relative to their size.
+
+    spread = mean over samples of std over units(a_sample) / rms(a); 0 when every unit of the layer
+    outputs the same value (the units are copies of one another: "limited expressive power").
+    """
+    rows = numpy.asarray(_units_last(a), dtype=numpy.float64)
+    scale = rms(rows)
+    if scale == 0.0 or rows.shape[1] < 2:
+        return 0.0
+    return float(rows.std(axis=1).mean() / scale)
+
+
+def per_sample_norm(g) -> float:
+    """sqrt(mean over samples of ||g_sample||^2): the typical per-sample size of a gradient (or activation).
+
+    Summed over a sample's units rather than averaged: with He (fan-in) or Xavier initialisation this
+    norm of the backward gradient is the same in every layer whatever the widths, so ratios across
+    layers compare like with like."""
+    g = numpy.asarray(g, dtype=numpy.float64)
+    if g.ndim < 1 or g.shape[0] == 0:
+        return 0.0
+    return float(numpy.sqrt(numpy.sum(g * g) / g.shape[0]))
+
+
+def norm(a) -> float:
+    """Frobenius (2-) norm of every element: sqrt(sum(a^2))."""
+    a = numpy.asarray(a, dtype=numpy.float64)
+    return float(numpy.sqrt(numpy.sum(a * a)))
+
+
+def update_ratio(before, after) -> float:
+    """||after - before|| / ||before||: the relative size of one optimiser step (inf when before is 0
+    and the step is not)."""
+    step = norm(numpy.asarray(after, dtype=numpy.float64) - numpy.asarray(before, dtype=numpy.float64))
+    size = norm(before)
+    if size == 0.0:
+        return 0.0 if step == 0.0 else float("inf")
+    return step / size
+
+
+def row_spread(weight) -> float:
+    """How different the units of a layer are in their incoming weights.
+
+    spread = ||W - mean_row(W)|| / ||W|| for W reshaped to (units, fan_in); 0 when every unit has the
+    same incoming weights (a symmetric layer: gradient descent keeps such units identical forever),
+    about sqrt(1 - 1/units) for independent random rows. A zero matrix counts as symmetric (0).
+    """
+    w = numpy.asarray(weight, dtype=numpy.float64)
+    if w.ndim < 2:
+        raise ValueError(f"row_spread: expected a weight of shape (units, fan_in, ...), got shape {w.shape}")
+    w = w.reshape(w.shape[0], -1)
+    size = norm(w)
+    if size == 0.0:
+        return 0.0
+    return norm(w - w.mean(axis=0, keepdims=True)) / size
+
+
+def all_finite(a) -> bool:
+    """True when no element of ``a`` is NaN or infinite."""
+    return bool(numpy.isfinite(numpy.asarray(a)).all())
+
+
+def loss_trend(losses, window: float = 0.2) -> dict:
+    """Start, end and relative improvement of a loss curve, robust to mini-batch noise.
+
+    start = median of the first ``window`` share of the losses, end = median of the last share,
+    improvement = (start - end) / |start|; roughness = median |step-to-step change| / end, the
+    typical jump between consecutive losses relative to the level reached (large when the loss
+    oscillates). Non-finite losses count as +inf in the medians.
+    """
+    values = numpy.asarray(losses, dtype=numpy.float64)
+    values = numpy.where(numpy.isfinite(values), values, numpy.inf)
+    n = values.size
+    if n == 0:
+        return {"start": float("nan"), "end": float("nan"), "improvement": 0.0, "roughness": 0.0}
+    k = max(1, int(round(n * window)))
+    start, end = float(numpy.median(values[:k])), float(numpy.median(values[-k:]))
+    if numpy.isfinite(start) and numpy.isfinite(end) and start != 0.0:
+        improvement = (start - end) / abs(start)
+    else:
+        improvement = float("-inf") if not numpy.isfinite(end) else 0.0
+    finite = values[numpy.isfinite(values)]
+    jumps = numpy.abs(numpy.diff(finite))
+    roughness = float(numpy.median(jumps) / abs(end)) if jumps.size and numpy.isfinite(end) and end != 0 else 0.0
+    return {"start": start, "end": end, "improvement": float(improvement), "roughness": roughness}

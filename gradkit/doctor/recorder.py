@@ -1,0 +1,230 @@
+"""The recorder: attaches the probes to a model through hooks on the scheduled steps and keeps the numbers.
+
+On a measured step it registers, for the step only,
+
+* a forward hook on every weight layer (Linear, Conv2d) and a ``Tensor.register_hook`` on its output,
+  giving the per-sample norm of d loss / d output (the gradient that flows back through the layer);
+* a forward hook on every activation module (ReLU, sigmoid, tanh, ...), giving the activation
+  statistics, the saturation share and the units that fired;
+
+and reads the weights before and after the optimiser's step (weight norm, gradient norm, update
+ratio, row spread). Other steps cost one comparison: the hooks are not there. The numbers are
+stored per step as plain floats, ready for the rules and the figures.
+"""
+from __future__ import annotations
+
+import collections
+import math
+from dataclasses import dataclass, field
+
+import numpy
+
+from .. import backend
+from ..nn import activation as act
+from ..nn.layers import Conv2d, Linear
+from . import probes
+from .schedule import Schedule
+
+ACTIVATIONS = {act.ReLU: "relu", act.LeakyReLU: "leaky_relu", act.PReLU: "prelu", act.ELU: "elu",
+               act.Softplus: "softplus", act.Sigmoid: "sigmoid", act.Tanh: "tanh"}
+WEIGHT_LAYERS = (Linear, Conv2d)
+
+
+@dataclass
+class Layer:
+    """A module the doctor watches: ``kind`` is "weight" or "activation"; ``activation`` names the function."""
+    name: str
+    module: object
+    kind: str
+    activation: str = ""
+
+    @property
+    def label(self) -> str:
+        extra = ""
+        if isinstance(self.module, Linear):
+            extra = f" {self.module.in_features}->{self.module.out_features}"
+        elif isinstance(self.module, Conv2d):
+            extra = f" {self.module.in_channels}->{self.module.out_channels}ch"
+        return f"{self.name or '<model>'} ({type(self.module).__name__}{extra})"
+
+
+def watched_layers(model) -> list[Layer]:
+    """The weight layers and activation modules of ``model``, in registration order."""
+    layers = []
+    for name, module in model.named_modules():
+        if isinstance(module, WEIGHT_LAYERS):
+            layers.append(Layer(name, module, "weight"))
+        elif type(module) in ACTIVATIONS:
+            layers.append(Layer(name, module, "activation", ACTIVATIONS[type(module)]))
+    return layers
+
+
+@dataclass
+class StepProbe:
+    """Everything measured on one step: ``layers[name]`` is a dict of quantity -> value."""
+    step: int
+    loss: float = math.nan
+    layers: dict = field(default_factory=dict)
+    order: list = field(default_factory=list)   # layer names in the order the forward pass called them
+
+
+class Recorder:
+    """Measures ``model`` on the steps ``schedule`` selects.
+
+    Call ``begin_step(step)`` before the forward pass and ``end_step(step, loss)`` after the
+    optimiser's step (gradients still in ``.grad``). ``window`` probed batches make the window over
+    which a ReLU unit must never fire to count as dead.
+    """
+
+    def __init__(self, model, schedule: Schedule | None = None, window: int = 4, histogram_bins: int = 30):
+        self.model = model
+        self.schedule = schedule or Schedule(every=10)
+        self.layers = watched_layers(model)
+        self.window, self.bins = window, histogram_bins
+        self.losses: list[float] = []           # every step
+        self.probes: list[StepProbe] = []       # measured steps
+        self.validation: list[dict] = []        # {"step", "loss", "accuracy"} where measured
+        self.nonfinite: list[dict] = []         # events: step, where, detail
+        self._active = collections.defaultdict(lambda: collections.deque(maxlen=window))
+        self._handles, self._current, self._before = [], None, {}
+        self.paused = False
+
+    # ------------------------------------------------------------------ lifecycle of one step
+    def begin_step(self, step: int) -> None:
+        if not self.schedule(step):
+            self._current = None
+            return
+        self._current = StepProbe(step)
+        self._before = {layer.name: backend.to_numpy(layer.module.weight.data).copy()
+                        for layer in self.layers if layer.kind == "weight"}
+        for layer in self.layers:
+            hook = self._weight_hook(layer) if layer.kind == "weight" else self._activation_hook(layer)
+            self._handles.append(layer.module.register_forward_hook(hook))
+
+    def end_step(self, step: int, loss: float) -> StepProbe | None:
+        loss = float(loss)
+        self.losses.append(loss)
+        if not math.isfinite(loss):
+            self.note_nonfinite(step, "loss", f"the loss is {loss}")
+        probe = self._current
+        for handle in self._handles:
+            handle.remove()
+        self._handles, self._current = [], None
+        if probe is None:
+            return None
+        probe.loss = loss
+        for layer in self.layers:
+            if layer.kind == "weight":
+                self._read_weights(layer, probe, step)
+        self._before = {}
+        self.probes.append(probe)
+        return probe
+
+    def note_nonfinite(self, step: int, where: str, detail: str) -> None:
+        """Record that a NaN/Inf appeared (only the first event per place is kept)."""
+        if not any(e["where"] == where for e in self.nonfinite):
+            self.nonfinite.append({"step": step, "where": where, "detail": detail})
+
+    def add_validation(self, step: int, metrics: dict) -> None:
+        self.validation.append({"step": step, **{k: float(v) for k, v in metrics.items()}})
+
+    # ------------------------------------------------------------------ hooks
+    def _slot(self, layer: Layer) -> dict:
+        probe = self._current
+        if layer.name not in probe.layers:
+            probe.layers[layer.name] = {}
+            probe.order.append(layer.name)
+        return probe.layers[layer.name]
+
+    def _weight_hook(self, layer: Layer):
+        def hook(module, inputs, output):
+            if self.paused or self._current is None:
+                return None
+            slot = self._slot(layer)
+            values = backend.to_numpy(output.data)
+            slot["output_norm"] = probes.per_sample_norm(values)
+            if not probes.all_finite(values):
+                self.note_nonfinite(self._current.step, f"forward:{layer.name}",
+                                    f"{layer.label} produced NaN/Inf in its output {tuple(values.shape)}")
+            if output.requires_grad:
+                def on_grad(g, slot=slot):
+                    grad = backend.to_numpy(g.data)
+                    slot["grad_norm"] = probes.per_sample_norm(grad)
+                    if not probes.all_finite(grad) and self._current is not None:
+                        self.note_nonfinite(self._current.step, f"backward:{layer.name}",
+                                            f"the gradient reaching {layer.label} is NaN/Inf")
+                output.register_hook(on_grad)
+            return None
+        return hook
+
+    def _activation_hook(self, layer: Layer):
+        def hook(module, inputs, output):
+            if self.paused or self._current is None:
+                return None
+            slot = self._slot(layer)
+            a = backend.to_numpy(output.data)
+            if a.ndim < 2:
+                return None
+            finite = probes.all_finite(a)
+            if not finite:
+                self.note_nonfinite(self._current.step, f"forward:{layer.name}",
+                                    f"{layer.label} produced NaN/Inf {tuple(a.shape)}")
+                return None
+            slot["mean"], slot["std"] = probes.mean_std(a)
+            slot["histogram"] = probes.histogram(a, self.bins)
+            slot["sample_spread"] = probes.sample_spread(a)
+            slot["unit_spread"] = probes.unit_spread(a)
+            if layer.activation in ("sigmoid", "tanh"):
+                slot["saturation"] = probes.saturation_share(a, layer.activation)
+            if layer.activation == "relu":
+                window = self._active[layer.name]
+                window.append(probes.active_units(a))
+                slot["dead_share"] = probes.dead_share(numpy.logical_or.reduce(list(window)))
+                slot["window_batches"] = len(window)
+            return None
+        return hook
+
+    def _read_weights(self, layer: Layer, probe: StepProbe, step: int) -> None:
+        slot = probe.layers.setdefault(layer.name, {})
+        weight = layer.module.weight
+        after = backend.to_numpy(weight.data)
+        before = self._before.get(layer.name, after)
+        slot["weight_norm"] = probes.norm(before)
+        slot["row_spread"] = probes.row_spread(before)
+        slot["update_ratio"] = probes.update_ratio(before, after)
+        if weight.grad is not None:
+            grad = backend.to_numpy(weight.grad.data)
+            slot["weight_grad_norm"] = probes.norm(grad)
+            if not probes.all_finite(grad):
+                self.note_nonfinite(step, f"grad:{layer.name}", f"the weight gradient of {layer.label} is NaN/Inf")
+        if not probes.all_finite(after):
+            self.note_nonfinite(step, f"weight:{layer.name}", f"the weights of {layer.label} became NaN/Inf")
+
+    # ------------------------------------------------------------------ reading
+    def series(self, layer_name: str, quantity: str) -> list[tuple[int, float]]:
+        """(step, value) of one quantity of one layer over the measured steps."""
+        return [(p.step, p.layers[layer_name][quantity]) for p in self.probes
+                if quantity in p.layers.get(layer_name, {})]
+
+    def median(self, layer_name: str, quantity: str, part: str = "all") -> float:
+        """Median of one quantity of one layer over the measured steps: all of them, the first
+        ``window`` ("start": the verdict on the initialisation) or the last third ("end"). NaN when
+        never measured."""
+        values = [v for _, v in self.series(layer_name, quantity)]
+        if not values:
+            return math.nan
+        third = max(1, len(values) // 3)
+        if part == "start":
+            values = values[:self.window]
+        elif part == "end":
+            values = values[-third:]
+        elif part != "all":
+            raise ValueError(f"Recorder.median: part must be 'all', 'start' or 'end', got {part!r}")
+        return float(numpy.median(values))
+
+    def forward_order(self, kind: str | None = None) -> list[Layer]:
+        """Watched layers in the order the forward pass called them (registration order if never measured)."""
+        by_name = {layer.name: layer for layer in self.layers}
+        order = next((p.order for p in self.probes if p.order), None)
+        layers = [by_name[n] for n in order] if order else list(self.layers)
+        return [layer for layer in layers if kind is None or layer.kind == kind]
