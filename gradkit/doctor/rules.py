@@ -163,7 +163,7 @@ def dead_relu(rec, context):
         "A ReLU unit whose input is negative for every sample outputs 0 and gets gradient 0, so it never "
         "recovers: it is dead. Large negative biases, a too-large learning-rate step or a poor "
         "initialisation push units there; the layer loses that share of its capacity.",
-        ["leaky_relu", "batch_norm", "reinitialise", "lower_lr"],
+        ["matching_init", "leaky_relu", "batch_norm", "lower_lr"],
         f"share of units never active over the window >= {DEAD_SHARE:g} (zero-bias symmetric init: at most 1/2)",
         [layer.name for layer, _ in bad], {layer.name: share for layer, share in bad})
 

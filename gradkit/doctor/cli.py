@@ -1,0 +1,85 @@
+"""``gradkit doctor``: diagnose a scenario or a set-up given field by field, and try the remedies.
+
+    gradkit doctor --list                                   # the scenario zoo, one line each
+    gradkit doctor --model deep-sigmoid --try-fixes --out runs/doctor
+    gradkit doctor --model deep-sigmoid:depth=15,activation=tanh
+    gradkit doctor --model custom:depth=8,activation=sigmoid,init=normal:1.0,optimizer=sgd,lr=0.1
+
+OUT receives report.txt, report.json, gradient_flow.png and, with --try-fixes, remedies.txt and
+remedies.json. Set-up fields: data, n_train, n_val, architecture, depth, width, activation, init,
+bias, batch_norm, dropout, optimizer, lr, weight_decay, clip, loss, batch_size, steps, seed.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+
+def run(args) -> int:
+    from . import scenarios
+    from .remedies import try_remedies
+    from .setups import diagnose_setup
+    if args.list or not args.model:
+        print(listing())
+        return 0
+    try:
+        scenario = scenarios.get(args.model)
+        changes = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
+        setup = scenario.setup.replace(**changes)
+    except (ValueError, TypeError) as error:
+        raise SystemExit(f"gradkit doctor: {error}") from None
+    print(f"diagnosing {scenario.name}: {setup.describe()}", flush=True)
+    report = diagnose_setup(setup, title=f"{scenario.name}: {setup.describe()}")
+    print(report)
+    os.makedirs(args.out, exist_ok=True)
+    _write(os.path.join(args.out, "report.txt"), str(report))
+    _write(os.path.join(args.out, "report.json"), json.dumps(report.to_dict(), indent=1, default=_json))
+    figure = report.save_figure(os.path.join(args.out, "gradient_flow.png"))
+    written = [figure, os.path.join(args.out, "report.txt"), os.path.join(args.out, "report.json")]
+    if args.try_fixes:
+        if report.healthy:
+            print("\nNo findings, so no remedies to try.")
+        else:
+            print("\ntrying the remedies...", flush=True)
+            table = try_remedies(setup, report)
+            print(table)
+            _write(os.path.join(args.out, "remedies.txt"), str(table))
+            _write(os.path.join(args.out, "remedies.json"), json.dumps(table.to_dict(), indent=1, default=_json))
+            written += [os.path.join(args.out, "remedies.txt"), os.path.join(args.out, "remedies.json")]
+    print("\nwrote " + ", ".join(written))
+    return 0
+
+
+def listing() -> str:
+    from . import scenarios
+    lines = ["Scenarios (gradkit doctor --model NAME[:field=value,...]; 'custom:...' starts from the defaults):"]
+    for name in scenarios.names():
+        s = scenarios.get(name)
+        expected = s.expected or "healthy"
+        lines.append(f"  {name:22s} {expected:22s} {s.story}")
+    return "\n".join(lines)
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text + "\n")
+
+
+def _json(value):
+    """numpy scalars and arrays (histograms are not in the report dict; scalars may be numpy floats)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def register(verbs) -> None:
+    import argparse
+    p = verbs.add_parser("doctor", help="diagnose why a network does not train, and try the remedies",
+                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", help="a scenario name (see --list), optionally NAME:field=value,...")
+    p.add_argument("--list", action="store_true", help="list the scenarios")
+    p.add_argument("--try-fixes", action="store_true", help="apply each recommended remedy to a copy and rank them")
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps of the probe run (default: the set-up's)")
+    p.add_argument("--seed", type=int, default=None, help="seed of data, weights and batches (default: the set-up's)")
+    p.add_argument("--out", default="runs/doctor", help="folder for the report, the figure and the remedy table")
+    p.set_defaults(handler=run)
