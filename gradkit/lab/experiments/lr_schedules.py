@@ -138,5 +138,5 @@ EXPERIMENT = experiment(
     config=Config(), quick=Config(iterations=800, checkpoints=16),
     tiny=Config(iterations=20, hidden=(8,), checkpoints=4),
     # decay far too early: the lr collapses within a few steps and training stalls before it starts
-    broken=Config(iterations=200, checkpoints=4, step_every=0.01, gamma=0.01, final_factor=1e-30, warmup=0.9),
+    broken=Config(iterations=120, hidden=(50,), checkpoints=4, step_every=0.01, gamma=0.01, final_factor=1e-30, warmup=0.9),
     run=run, plot=plot, check=check)
