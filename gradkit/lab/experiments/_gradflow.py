@@ -31,6 +31,15 @@ def two_moons(n: int, noise: float, rng) -> tuple[numpy.ndarray, numpy.ndarray]:
     return points[order].astype(numpy.float32), label[order].astype(numpy.float32).reshape(-1, 1)
 
 
+def set_biases(model, value: float):
+    """Every Linear bias of ``model`` set to ``value`` (the NNDL book's ``Constant`` bias initialiser)."""
+    from ...nn.layers import Linear
+    for module in model.modules():
+        if isinstance(module, Linear) and module.bias is not None:
+            module.bias.data[...] = value
+    return model
+
+
 def bce_logits(output, target):
     """Binary cross-entropy on logits: the loss of the two-moons nets."""
     from ...functional import binary_cross_entropy_with_logits

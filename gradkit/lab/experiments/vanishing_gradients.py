@@ -49,10 +49,7 @@ def moons_net(config: Config, activation: str, seed: int):
     """The book's MLP: Linear layers with N(0, std^2) weights and constant biases."""
     model = nn.models.mlp(2, config.moons_hidden, 1, activation=activation, init=nn.init.normal(config.moons_std),
                           rng=seed)
-    for module in model.modules():
-        if isinstance(module, Linear):
-            module.bias.data[...] = config.moons_bias
-    return model
+    return _gradflow.set_biases(model, config.moons_bias)
 
 
 def sigmoid_residual(depth: int, width: int, in_features: int, out_features: int, rng):
