@@ -96,6 +96,11 @@ def split(setup: Setup):
     return fit, val
 
 
+def trial_rngs(seed: int, trial_number: int) -> tuple:
+    """(initialisation, shuffling) generators of trial ``trial_number``: ``SeedSequence([seed, k])`` spawned."""
+    return tuple(numpy.random.default_rng(c) for c in numpy.random.SeedSequence([seed, int(trial_number)]).spawn(2))
+
+
 class Objective:
     """``objective(params, trial_number, report) -> validation accuracy`` of one trained model.
 
@@ -133,8 +138,7 @@ class Objective:
         from ..train import Callback, Trainer
         check_parameters(params)
         s = self.setup
-        init_rng, shuffle_rng = (numpy.random.default_rng(c) for c in
-                                 numpy.random.SeedSequence([s.seed, int(trial_number)]).spawn(2))
+        init_rng, shuffle_rng = trial_rngs(s.seed, trial_number)
         model, optimizer = self.build(params, init_rng)
         objective = self
         self.stopped = False

@@ -86,8 +86,8 @@ def plot_history(rows: list[dict], path: str, title: str = "") -> str:
             running = max(running, r["value"])
             xs.append(r["number"])
             ys.append(running)
-    if xs:
-        ax.step(xs, ys, where="post", c="tab:red", label="best so far")
+    if xs:   # carried on to the last trial, whatever its state
+        ax.step(xs + [rows[-1]["number"]], ys + [running], where="post", c="tab:red", label="best so far")
     ax.set_xlabel("trial")
     ax.set_ylabel("validation accuracy")
     ax.grid(alpha=0.3)

@@ -17,6 +17,7 @@ import socket
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 from .lock import StudyLock
@@ -213,14 +214,35 @@ def _work_in_process(job_dict: dict) -> None:
     work(Job(**job_dict))
 
 
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def child_blas_threads(n: int):
+    """Processes started in this block get ``cpu_count // n`` BLAS threads each, unless the environment
+    already says how many: n processes each running one BLAS thread per core slow one another many
+    times over (measured: a 20-epoch trial took 28 s instead of 1.3 s beside another busy process)."""
+    saved = {k: os.environ.get(k) for k in BLAS_THREADS}
+    threads = str(max(1, (os.cpu_count() or 1) // n))
+    try:
+        for k in BLAS_THREADS:   # children read the environment when they start
+            os.environ.setdefault(k, threads)
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+
+
 def start_workers(job: Job, n: int) -> list:
     """Start ``n`` worker processes (spawned: no connection or thread is inherited) on ``job``."""
     import multiprocessing
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=_work_in_process, args=(asdict(job),), name=f"gradkit-tune-{i}")
                  for i in range(n)]
-    for p in processes:
-        p.start()
+    with child_blas_threads(n):
+        for p in processes:
+            p.start()
     return processes
 
 

@@ -24,11 +24,12 @@ def storage_url(storage: str | None, out: str | None = None) -> str | None:
         return None if out is None else "sqlite:///" + os.path.abspath(os.path.join(out, "study.db"))
     if "://" in storage:
         from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
         try:
-            make_url(storage)
-        except ArgumentError as error:
-            raise ValueError(f"tune: --storage {storage!r} is not a SQLAlchemy URL: {error}") from None
+            make_url(storage).get_dialect()
+        except (ArgumentError, NoSuchModuleError) as error:
+            raise ValueError(f"tune: --storage {storage!r} is not a SQLAlchemy URL whose driver is installed: "
+                             f"{error}") from None
         return storage
     if storage in ("", ":memory:"):
         raise ValueError("tune: --storage needs a URL or a file path; leave it out for OUT/study.db")
@@ -43,16 +44,33 @@ def open_storage(url: str | None, heartbeat: int = HEARTBEAT_S, grace: int = GRA
     if heartbeat < 1 or grace <= heartbeat:
         raise ValueError(f"tune: need heartbeat >= 1 s and grace > heartbeat, got heartbeat={heartbeat}, grace={grace}")
     from sqlalchemy.engine import make_url
-    kwargs = {}
-    if make_url(url).get_backend_name() == "sqlite":
-        path = make_url(url).database
-        if path and path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        kwargs = {"connect_args": {"timeout": 60}}   # writers queue instead of failing with "database is locked"
-    else:
-        kwargs = {"pool_pre_ping": True}
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    path = make_url(url).database if sqlite else None
+    kwargs = {"pool_pre_ping": True}
+    if path and path != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        kwargs = {"creator": _sqlite_connector(path)}
     with quiet_optuna():
         return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat, grace_period=grace)
+
+
+def _sqlite_connector(path: str):
+    """Connections to a SQLite file in WAL mode with synchronous=NORMAL: readers never wait for a
+    writer and a commit costs no fsync of the file (measured: 13 ms a commit before, on a busy disk,
+    about 16 commits a trial). A commit survives the death of its process (kill -9); only a power
+    cut may lose the last few. Writers queue for up to a minute instead of failing with "database is
+    locked". WAL needs a local file system, as SQLite shared between processes does anyway."""
+    import sqlite3
+
+    def connect():
+        connection = sqlite3.connect(path, timeout=60, check_same_thread=False)  # pooled across threads
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")   # stored in the file; a no-op once set
+        except sqlite3.OperationalError:
+            pass   # another process is switching it at this instant
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return connection
+    return connect
 
 
 @contextmanager
