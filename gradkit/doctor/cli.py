@@ -16,6 +16,12 @@ import os
 
 
 def run(args) -> int:
+    from ..threads import num_threads
+    with num_threads(args.threads or None):
+        return _run(args)
+
+
+def _run(args) -> int:
     from . import scenarios
     from .remedies import try_remedies
     from .setups import diagnose_setup
@@ -81,5 +87,8 @@ def register(verbs) -> None:
     p.add_argument("--try-fixes", action="store_true", help="apply each recommended remedy to a copy and rank them")
     p.add_argument("--steps", type=int, default=None, help="optimiser steps of the probe run (default: the set-up's)")
     p.add_argument("--seed", type=int, default=None, help="seed of data, weights and batches (default: the set-up's)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="BLAS threads (default 1: the scenarios' networks are small, and spinning BLAS threads "
+                        "slow them down on a busy machine; 0 leaves the library's default)")
     p.add_argument("--out", default="runs/doctor", help="folder for the report, the figure and the remedy table")
     p.set_defaults(handler=run)

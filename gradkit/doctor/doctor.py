@@ -27,7 +27,7 @@ def locate_nonfinite(model, loss_fn, x, y) -> str | None:
     parameters' ``.grad`` are left alone (batch-norm running statistics do see one more batch)."""
     params = [p for p in model.parameters() if p.requires_grad]
     try:
-        with detect_anomaly():
+        with detect_anomaly(), numpy.errstate(all="ignore"):
             loss = loss_fn(model(x), y)
             grad(loss, params, allow_unused=True)
     except AnomalyError as error:

@@ -1,0 +1,153 @@
+"""Each vectorised quantity against a slow, obvious loop (STYLE.md point 8)."""
+import math
+
+import numpy
+import pytest
+
+from gradkit.doctor import probes
+from gradkit.doctor.schedule import Schedule
+
+rng = numpy.random.default_rng(7)
+
+
+def units_of(a):
+    """Slow reference layout: for each unit (axis 1), the list of its values over samples and positions."""
+    a = numpy.asarray(a, dtype=numpy.float64)
+    columns = []
+    for u in range(a.shape[1]):
+        values = []
+        for n in range(a.shape[0]):
+            values.extend(numpy.ravel(a[n, u]).tolist())
+        columns.append(values)
+    return columns
+
+
+def rows_of(a):
+    """Slow reference: for each (sample, position), the list of the unit values."""
+    a = numpy.asarray(a, dtype=numpy.float64)
+    if a.ndim == 2:
+        return [list(r) for r in a]
+    rows = []
+    for n in range(a.shape[0]):
+        for pos in numpy.ndindex(*a.shape[2:]):
+            rows.append([a[(n, u) + pos] for u in range(a.shape[1])])
+    return rows
+
+
+def slow_std(values):
+    m = sum(values) / len(values)
+    return math.sqrt(sum((v - m) ** 2 for v in values) / len(values))
+
+
+def slow_rms(values):
+    return math.sqrt(sum(v * v for v in values) / len(values))
+
+
+ARRAYS = [rng.standard_normal((16, 5)), rng.standard_normal((6, 3, 4, 4)) * 3 + 1,
+          numpy.maximum(rng.standard_normal((10, 7)), 0)]
+
+
+@pytest.mark.parametrize("a", ARRAYS)
+def test_mean_std_rms_norm(a):
+    flat = numpy.ravel(a).tolist()
+    mean, std = probes.mean_std(a)
+    assert mean == pytest.approx(sum(flat) / len(flat))
+    assert std == pytest.approx(slow_std(flat))
+    assert probes.rms(a) == pytest.approx(slow_rms(flat))
+    assert probes.norm(a) == pytest.approx(math.sqrt(sum(v * v for v in flat)))
+
+
+@pytest.mark.parametrize("a", ARRAYS)
+def test_spreads_against_loops(a):
+    flat = numpy.ravel(a).tolist()
+    scale = slow_rms(flat)
+    by_unit = units_of(a)
+    expected_sample = sum(slow_std(col) for col in by_unit) / len(by_unit) / scale
+    assert probes.sample_spread(a) == pytest.approx(expected_sample)
+    rows = rows_of(a)
+    expected_unit = sum(slow_std(r) for r in rows) / len(rows) / scale
+    assert probes.unit_spread(a) == pytest.approx(expected_unit)
+
+
+def test_spreads_of_degenerate_layers_are_zero():
+    same_units = numpy.repeat(rng.standard_normal((8, 1)), 6, axis=1)   # every unit equal
+    assert probes.unit_spread(same_units) == pytest.approx(0.0, abs=1e-12)
+    assert probes.sample_spread(same_units) > 0.5
+    same_inputs = numpy.repeat(rng.standard_normal((1, 6)), 8, axis=0)  # input-independent
+    assert probes.sample_spread(same_inputs) == pytest.approx(0.0, abs=1e-12)
+    assert probes.sample_spread(numpy.zeros((4, 3))) == 0.0 and probes.unit_spread(numpy.zeros((4, 3))) == 0.0
+
+
+@pytest.mark.parametrize("a", ARRAYS)
+def test_active_units_and_dead_share(a):
+    expected = [any(v > 0 for v in col) for col in units_of(a)]
+    assert probes.active_units(a).tolist() == expected
+    assert probes.dead_share(numpy.array(expected)) == pytest.approx(expected.count(False) / len(expected))
+
+
+def test_per_sample_norm():
+    g = rng.standard_normal((9, 3, 2, 2))
+    per_sample = [sum(v * v for v in numpy.ravel(g[n])) for n in range(9)]
+    assert probes.per_sample_norm(g) == pytest.approx(math.sqrt(sum(per_sample) / 9))
+
+
+def test_update_ratio_and_row_spread():
+    before, after = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+    diff = [(x - y) ** 2 for x, y in zip(numpy.ravel(after), numpy.ravel(before))]
+    assert probes.update_ratio(before, after) == pytest.approx(math.sqrt(sum(diff)) / probes.norm(before))
+    assert probes.update_ratio(numpy.zeros(3), numpy.zeros(3)) == 0.0
+    assert probes.update_ratio(numpy.zeros(3), numpy.ones(3)) == math.inf
+    w = rng.standard_normal((5, 2, 3, 3))
+    rows = [numpy.ravel(w[i]).tolist() for i in range(5)]
+    mean_row = [sum(r[j] for r in rows) / 5 for j in range(len(rows[0]))]
+    spread = math.sqrt(sum((r[j] - mean_row[j]) ** 2 for r in rows for j in range(len(r))))
+    assert probes.row_spread(w) == pytest.approx(spread / probes.norm(w))
+    assert probes.row_spread(numpy.ones((4, 3))) == pytest.approx(0.0, abs=1e-12)
+    assert probes.row_spread(numpy.zeros((4, 3))) == 0.0
+    with pytest.raises(ValueError, match="row_spread"):
+        probes.row_spread(numpy.ones(3))
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_saturation_bounds_are_where_the_derivative_is_a_tenth_of_its_peak(activation):
+    low, high = probes.saturation_bounds(activation)
+    derivative = (lambda f: f * (1 - f)) if activation == "sigmoid" else (lambda f: 1 - f * f)
+    peak = 0.25 if activation == "sigmoid" else 1.0
+    for bound in (low, high):
+        assert derivative(bound) == pytest.approx(probes.SATURATION_DERIVATIVE_SHARE * peak)
+    a = rng.uniform(0, 1, (20, 4)) if activation == "sigmoid" else rng.uniform(-1, 1, (20, 4))
+    expected = sum(1 for v in numpy.ravel(a) if v <= low or v >= high) / a.size
+    assert probes.saturation_share(a, activation) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="relu"):
+        probes.saturation_bounds("relu")
+
+
+def test_histogram_counts_every_finite_value():
+    a = numpy.array([[0.0, 1.0, numpy.nan], [0.5, 0.5, numpy.inf]])
+    counts, edges = probes.histogram(a, bins=4)
+    assert counts.sum() == 4 and edges[0] == 0.0 and edges[-1] == 1.0
+
+
+def test_loss_trend():
+    losses = [2.0] * 10 + [1.0] * 10
+    t = probes.loss_trend(losses, window=0.2)
+    assert (t["start"], t["end"], t["improvement"]) == (2.0, 1.0, 0.5)
+    assert t["roughness"] == 0.0
+    zigzag = probes.loss_trend([1.0, 3.0] * 10)
+    assert zigzag["roughness"] == pytest.approx(1.0)    # every jump is 2, the level (median of the end) is 2
+    blown = probes.loss_trend([1.0, 1.0, float("nan"), float("nan"), float("nan")], window=0.4)
+    assert blown["end"] == math.inf and blown["improvement"] == -math.inf
+
+
+def test_bad_layouts_are_named():
+    with pytest.raises(ValueError, match=r"\(batch, units"):
+        probes.sample_spread(numpy.ones(5))
+
+
+def test_schedule():
+    s = Schedule(every=10, start=5, stop=40, also=[2])
+    assert [k for k in range(60) if s(k)] == [2, 5, 15, 25, 35]
+    assert [k for k in range(4) if Schedule(every=1)(k)] == [0, 1, 2, 3]
+    for bad in (dict(every=0), dict(every=2.5), dict(start=-1), dict(start=5, stop=2)):
+        with pytest.raises(ValueError, match="Schedule"):
+            Schedule(**bad)
