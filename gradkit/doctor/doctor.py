@@ -214,11 +214,17 @@ class DoctorCallback(Callback):
     def on_batch_end(self, batch, logs):
         step = self.trainer.global_step - 1
         probe = self.recorder.end_step(step, logs["loss"])
-        if probe is not None and self.warn and len(self.recorder.probes) >= self.window:
+        if probe is not None and self.warn and self._check_now():
             for finding in rules.evaluate(self.recorder, {"anomaly": self.anomaly}):
                 if finding.name not in self._warned:
                     self._warned.add(finding.name)
                     print(f"doctor: step {step}: {finding.title}: {finding.evidence[0]}", file=self.stream, flush=True)
+
+    def _check_now(self) -> bool:
+        """Live checks every ``window`` probes, and every n/10 probes once there are n > 10 windows of
+        them: a check reads the whole history (O(n)), so the cost per probe stays constant."""
+        n = len(self.recorder.probes)
+        return n >= self.window and n % max(self.window, n // 10) == 0
 
     def on_epoch_end(self, epoch, logs):
         if "val_loss" in logs:

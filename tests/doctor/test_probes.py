@@ -122,10 +122,26 @@ def test_saturation_bounds_are_where_the_derivative_is_a_tenth_of_its_peak(activ
         probes.saturation_bounds("relu")
 
 
+@pytest.mark.parametrize("a", ARRAYS)
+def test_histogram_against_a_loop(a):
+    flat = numpy.ravel(a).tolist()
+    low, high = min(flat), max(flat)
+    expected = [0] * 7
+    for v in flat:
+        expected[min(int(math.floor((v - low) / (high - low) * 7)), 6)] += 1
+    counts, edges = probes.histogram(a, bins=7)
+    assert counts.tolist() == expected
+    assert edges[0] == pytest.approx(low) and edges[-1] == pytest.approx(high) and len(edges) == 8
+    reference, _ = numpy.histogram(a, bins=7)
+    assert abs(counts - reference).sum() <= 2         # numpy's own, up to values sitting on an edge
+
+
 def test_histogram_counts_every_finite_value():
     a = numpy.array([[0.0, 1.0, numpy.nan], [0.5, 0.5, numpy.inf]])
     counts, edges = probes.histogram(a, bins=4)
-    assert counts.sum() == 4 and edges[0] == 0.0 and edges[-1] == 1.0
+    assert counts.tolist() == [1, 0, 2, 1] and edges[0] == 0.0 and edges[-1] == 1.0
+    counts, _ = probes.histogram(numpy.full((2, 2), 3.0), bins=3)
+    assert counts.sum() == 4
 
 
 def test_loss_trend():
