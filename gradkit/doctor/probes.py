@@ -98,11 +98,7 @@ def sample_spread(a) -> float:
     spread = mean over units of std over samples(a_unit) / rms(a); 0 when the layer outputs the same
     thing whatever the input (its output then carries no information about the input).
     """
-    rows = numpy.asarray(_units_last(a), dtype=numpy.float64)
-    scale = rms(rows)
-    if scale == 0.0 or rows.shape[0] < 2:
-        return 0.0
-    return float(rows.std(axis=0).mean() / scale)
+    return _relative_spread(a, axis=0)
 
 
 def unit_spread(a) -> float:
@@ -111,11 +107,16 @@ def unit_spread(a) -> float:
     spread = mean over samples of std over units(a_sample) / rms(a); 0 when every unit of the layer
     outputs the same value (the units are copies of one another: "limited expressive power").
     """
+    return _relative_spread(a, axis=1)
+
+
+def _relative_spread(a, axis: int) -> float:
+    """mean of the std along ``axis`` (0: over samples, 1: over units) of the (rows, units) layout, / rms."""
     rows = numpy.asarray(_units_last(a), dtype=numpy.float64)
     scale = rms(rows)
-    if scale == 0.0 or rows.shape[1] < 2:
+    if scale == 0.0 or rows.shape[axis] < 2:
         return 0.0
-    return float(rows.std(axis=1).mean() / scale)
+    return float(rows.std(axis=axis).mean() / scale)
 
 
 def per_sample_norm(g) -> float:
