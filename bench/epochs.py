@@ -10,13 +10,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from .models import _copy_weights, _pin_threads, _torch_lenet
-
-
-def _torch_mlp_256():
-    import torch.nn as tnn
-    return tnn.Sequential(tnn.Flatten(), tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 128), tnn.ReLU(),
-                          tnn.Linear(128, 10))
+from .models import _copy_weights, _pin_threads, _torch_lenet, _torch_mlp
+from .timing import summary
 
 
 def _epoch_gradkit(model, opt, batches):
@@ -65,7 +60,7 @@ def run(threads=None, repeats: int = 3, limit: int | None = None) -> dict:
 
     setups = {
         "MLP 784-256-128-10, Adam": (nn.Sequential(nn.Flatten(), *nn.models.mlp(784, [256, 128], 10, init=None, rng=0)),
-                                     _torch_mlp_256()),
+                                     _torch_mlp((784, 256, 128, 10))),
         "LeNet-5, Adam": (nn.models.lenet5(rng=0), _torch_lenet()),
     }
     results = {}
@@ -77,7 +72,7 @@ def run(threads=None, repeats: int = 3, limit: int | None = None) -> dict:
             times["gradkit"].append(_epoch_gradkit(gk_model, gk_opt, batches))
             times["pytorch"].append(_epoch_torch(th_model, th_opt, batches))
             times["loader only"].append(loader_only())
-        results[name] = {k: {"min": min(v), "median": sorted(v)[len(v) // 2], "max": max(v)} for k, v in times.items()}
+        results[name] = {k: summary(v) for k, v in times.items()}
     return results
 
 

@@ -35,13 +35,19 @@ def _copy_weights(gk_model, torch_model):
     torch_model.load_state_dict(state)
 
 
-def _torch_mlp():
+def _torch_mlp(sizes=(784, 100, 100, 100, 100, 10), batch_norm: bool = False, dropout: float = 0.0):
+    """The twin of ``Sequential(Flatten(), *gradkit.nn.models.mlp(...))``: Linear [-> BatchNorm1d] -> ReLU
+    [-> Dropout] per hidden width, then a last Linear (same layer indices, so the state dicts agree)."""
     import torch.nn as tnn
-    layers, width = [tnn.Flatten()], 784
-    for _ in range(4):
-        layers += [tnn.Linear(width, 100), tnn.ReLU()]
-        width = 100
-    layers.append(tnn.Linear(width, 10))
+    layers = [tnn.Flatten()]
+    for a, b in zip(sizes[:-2], sizes[1:-1]):
+        layers.append(tnn.Linear(a, b, bias=not batch_norm))
+        if batch_norm:
+            layers.append(tnn.BatchNorm1d(b))
+        layers.append(tnn.ReLU())
+        if dropout:
+            layers.append(tnn.Dropout(dropout))
+    layers.append(tnn.Linear(sizes[-2], sizes[-1]))
     return tnn.Sequential(*layers)
 
 

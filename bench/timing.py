@@ -5,9 +5,15 @@ import statistics
 import time
 
 
-def interleaved(contestants: dict, repeats: int = 7, inner: int = 20, warmup: int = 3) -> dict:
+def summary(samples) -> dict:
+    """min / median / max of a list of timings (or of any figures)."""
+    return {"min": min(samples), "median": statistics.median(samples), "max": max(samples)}
+
+
+def interleaved(contestants: dict, repeats: int = 7, inner: int = 20, warmup: int = 3, tick=None) -> dict:
     """Time each callable ``inner`` times per repeat, contestants interleaved (A B C A B C ...).
 
+    ``tick()`` (a progress bar's update, say) is called after each timed repeat of each contestant.
     Returns name -> {"min", "median", "max"} in seconds per call."""
     for fn in contestants.values():
         for _ in range(warmup):
@@ -19,7 +25,9 @@ def interleaved(contestants: dict, repeats: int = 7, inner: int = 20, warmup: in
             for _ in range(inner):
                 fn()
             samples[name].append((time.perf_counter() - start) / inner)
-    return {name: {"min": min(s), "median": statistics.median(s), "max": max(s)} for name, s in samples.items()}
+            if tick is not None:
+                tick()
+    return {name: summary(s) for name, s in samples.items()}
 
 
 def table(results: dict, baseline: str, unit: float = 1e-3, unit_name: str = "ms") -> str:
