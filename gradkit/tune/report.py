@@ -14,13 +14,15 @@ import os
 
 def records(study) -> list[dict]:
     """One plain dict per trial: number, state, value (the last reported one for a pruned trial),
-    params, epochs (how many it reported) and the worker that ran it."""
+    params, epochs (how many it reported), curve (the value reported after each epoch) and the worker
+    that ran it."""
     rows = []
     for t in study.get_trials(deepcopy=False):
         steps = t.intermediate_values
         value = t.value if t.value is not None else (steps[max(steps)] if steps else None)
         rows.append({"number": t.number, "state": t.state.name, "value": value, "params": dict(t.params),
-                     "epochs": len(steps), "worker": t.user_attrs.get("worker", "")})
+                     "epochs": len(steps), "curve": [steps[k] for k in sorted(steps)],
+                     "worker": t.user_attrs.get("worker", "")})
     return rows
 
 
