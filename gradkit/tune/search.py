@@ -333,6 +333,7 @@ def _supervise(job: Job, processes: list, study, bar) -> None:
         print(f"tune: worker(s) ended abnormally: {', '.join(f'{n} (exit code {c})' for n, c in dead)}",
               file=sys.stderr)
         if any(t.state.name == "RUNNING" for t in study.get_trials(deepcopy=False)):
-            time.sleep(job.grace)   # let their trials' heartbeats go stale, then mark them FAIL
+            print(f"tune: waiting {job.grace} s (--grace) for their trials' heartbeats to go stale", file=sys.stderr)
+            time.sleep(job.grace)   # then mark them FAIL
             sweep_stale(study)
     _tick(bar, study)
