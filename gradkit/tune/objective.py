@@ -134,7 +134,11 @@ class Objective:
         groups = [{"params": weights, "weight_decay": float(p["weight_decay"])}, {"params": others, "weight_decay": 0.0}]
         return model, optim.create(p["optimizer"], [g for g in groups if g["params"]], **hyper)
 
-    def __call__(self, params: dict, trial_number: int = 0, report=None) -> float:
+    def fit(self, params: dict, trial_number: int = 0, report=None):
+        """Train trial ``trial_number``'s model with ``params``; returns ``(trainer, history)``.
+
+        The same (seed, trial number, params) give the same model, so a search's best trial can be
+        trained again for a last evaluation on the test set, after the search."""
         from ..train import Callback, Trainer
         check_parameters(params)
         s = self.setup
@@ -154,4 +158,7 @@ class Objective:
                               val=self.val, callbacks=[Report()], verbose=False)
         if trainer.interrupted:   # the Trainer turned Ctrl-C into a clean stop; the search must stop too
             raise KeyboardInterrupt
-        return float(history["val_accuracy"][-1])
+        return trainer, history
+
+    def __call__(self, params: dict, trial_number: int = 0, report=None) -> float:
+        return float(self.fit(params, trial_number, report)[1]["val_accuracy"][-1])
