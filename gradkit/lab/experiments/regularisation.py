@@ -1,0 +1,132 @@
+"""Early stopping and data augmentation on a small training set (article 000, sec. 2.3.1).
+
+A 784-100-100-10 ReLU network learns 1000 training images with Adam; another 1000 images are the
+validation set that early stopping watches, and the test set is touched only at the end. Trained
+for 100 epochs the plain network over-fits: it gets every training image right while its
+validation loss, after a minimum in the first epochs, climbs again. Early stopping
+(gradkit.train.EarlyStopping on the validation loss) ends training a few epochs after that minimum
+and puts its weights back. Augmentation shifts every training image by up to 2 pixels each time it
+is drawn (gradkit.data.transforms.RandomShift): more varied data, a later and lower minimum, and
+higher test accuracy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy
+
+from ... import nn, optim
+from ...data import ArrayDataset, transforms
+from ...train import EarlyStopping, Trainer
+from .. import common, plotting, verdicts
+from ..progress import track
+from ..registry import experiment
+
+CURVES = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+@dataclass(frozen=True)
+class Config:
+    data: str = "mnist-10k"
+    n_train: int = 1000
+    n_val: int = 1000          # the training images after the first n_train
+    hidden: tuple = (100, 100)
+    lr: float = 0.001          # Adam
+    batch_size: int = 100
+    epochs: int = 100
+    patience: int = 5          # epochs without a lower validation loss before early stopping ends training
+    shift: int = 2             # RandomShift's largest move, in pixels
+
+
+def _images(x: numpy.ndarray) -> numpy.ndarray:
+    """Rows of 784 pixels as (N, 1, 28, 28) images (a view), for the image transforms."""
+    side = int(round(x.shape[1] ** 0.5))
+    return x.reshape(len(x), 1, side, side)
+
+
+def run(config: Config, rng) -> dict:
+    x, y, x_test, y_test = common.load_flat(config.data, n_train=config.n_train + config.n_val)
+    train = (_images(x[:config.n_train]), y[:config.n_train])
+    val = ArrayDataset(_images(x[config.n_train:]), y[config.n_train:])
+    test = ArrayDataset(_images(x_test), y_test)
+    model_seed, shuffle_seed = (int(s) for s in rng.integers(2 ** 31, size=2))
+    variants = {"plain": (None, False), "early stopping": (None, True),
+                "augmentation": (transforms.RandomShift(config.shift), False)}
+    runs = {}
+    for label, (augment, stop_early) in track(list(variants.items()), desc="variants"):
+        # the same initial weights and the same order of samples for every variant
+        model = nn.Sequential(nn.Flatten(), nn.models.mlp(x.shape[1], config.hidden, 10, activation="relu",
+                                                          init="he", rng=model_seed))
+        trainer = Trainer(model, optim.Adam(model.parameters(), lr=config.lr), rng=shuffle_seed)
+        stopper = EarlyStopping("val_loss", patience=config.patience, restore_best_weights=True)
+        history = trainer.fit(ArrayDataset(*train, transform=augment), epochs=config.epochs,
+                              batch_size=config.batch_size, val=val, callbacks=[stopper] if stop_early else [],
+                              verbose=False)
+        final = trainer.evaluate(test)
+        runs[label] = {**{k: history[k] for k in CURVES}, "epochs_run": trainer.epoch,
+                       "test_loss": final["loss"], "test_accuracy": final["accuracy"],
+                       "train_accuracy": trainer.evaluate(ArrayDataset(*train))["accuracy"],
+                       "best_epoch": None if stopper.best_epoch is None or not stop_early else stopper.best_epoch + 1}
+    val_loss = runs["plain"]["val_loss"]
+    rows = [[label, r["epochs_run"], "" if r["best_epoch"] is None else r["best_epoch"], r["train_accuracy"],
+             r["test_accuracy"], r["test_loss"]] for label, r in runs.items()]
+    return {"epochs": config.epochs, "runs": runs,
+            "plain_val_loss": {"min": float(min(val_loss)), "min_epoch": int(numpy.argmin(val_loss)) + 1,
+                               "final": float(val_loss[-1])},
+            "tables": [{"title": f"{config.n_train} training images, {config.n_val} validation images, "
+                                 f"{len(y_test)} test images; Adam lr {config.lr}, batch {config.batch_size}",
+                        "columns": ["variant", "epochs run", "weights of epoch", "train accuracy", "test accuracy",
+                                    "test loss"],
+                        "rows": rows}]}
+
+
+def plot(results: dict, folder) -> list[str]:
+    runs = results["runs"]
+    fig, (loss_ax, acc_ax) = plotting.figure(2, panel_size=(6, 4.2))
+    for ax, key, ylabel in ((loss_ax, "loss", "loss"), (acc_ax, "accuracy", "accuracy")):
+        series = {}
+        for label in ("plain", "augmentation"):
+            series[f"{label}, train"] = runs[label][key]
+            series[f"{label}, validation"] = runs[label][f"val_{key}"]
+        epochs = range(1, len(runs["plain"][key]) + 1)
+        plotting.curves(ax, series, "epochs", ylabel, x=epochs)
+        stopped = runs["early stopping"]
+        if stopped["best_epoch"] is not None:
+            ax.axvline(stopped["best_epoch"], color="0.4", linestyle=":", linewidth=1)
+            ax.axvline(stopped["epochs_run"], color="0.4", linestyle="--", linewidth=1)
+        ax.set_title("dotted: early stopping's best epoch; dashed: where it stopped", fontsize=9)
+    loss_ax.set_ylim(0, 1.5)
+    acc_ax.set_ylim(0.5, 1.01)
+    return [plotting.save(fig, folder, "curves", title="Early stopping and augmentation (1000 training images)")]
+
+
+def check(results: dict) -> list:
+    runs, val = results["runs"], results["plain_val_loss"]
+    plain, stopped, augmented = runs["plain"], runs["early stopping"], runs["augmentation"]
+    plain_gap = plain["train_accuracy"] - plain["test_accuracy"]
+    augmented_gap = augmented["train_accuracy"] - augmented["test_accuracy"]
+    return [
+        verdicts.holds("the plain network over-fits", plain["train_accuracy"] >= 0.99 and val["final"] >= 1.1 * val["min"],
+                       f"train accuracy {plain['train_accuracy']:.3g}; validation loss {val['min']:.3g} at epoch "
+                       f"{val['min_epoch']}, {val['final']:.3g} at the end",
+                       "every training image right, and a final validation loss at least 1.1x its minimum"),
+        verdicts.at_most("early stopping ends training early (epochs run)", stopped["epochs_run"],
+                         2 * results["epochs"] / 3, "it saves at least a third of the epochs"),
+        verdicts.less("early stopping's weights generalise better than the over-fitted ones (test loss)",
+                      "early stopping", stopped["test_loss"], "plain", plain["test_loss"],
+                      "a lower test loss than the plain network after every epoch"),
+        verdicts.at_least("augmentation raises the test accuracy", augmented["test_accuracy"] - plain["test_accuracy"],
+                          0.02, "at least 2 points above the plain network"),
+        verdicts.less("augmentation narrows the train-test gap", "augmentation", augmented_gap, "plain", plain_gap,
+                      "train minus test accuracy is smaller with augmentation"),
+    ]
+
+
+EXPERIMENT = experiment(
+    "regularisation", order=20, title="Early stopping and data augmentation on 1000 training images",
+    source="article 000 (over- and under-fitting: data augmentation, early stopping), sec. 2.3.1",
+    summary=__doc__.split("\n\n")[1].replace("\n", " "),
+    config=Config(), quick=Config(n_train=500, n_val=500, lr=0.003, epochs=30, patience=3),
+    tiny=Config(n_train=50, n_val=50, hidden=(8,), batch_size=25, epochs=3, patience=0),
+    broken=Config(n_train=500, n_val=500, lr=0.003, epochs=30, patience=100, shift=0),
+    run=run, plot=plot, check=check)
