@@ -372,6 +372,39 @@ class MatMul(Function):
         return _mm(ta, b, self.ta, self.tb) + _mm(a, tb, self.ta, self.tb)
 
 
+class Affine(Function):
+    """y = x W^T + b for x (M, K), W (N, K), b (N,): a linear layer as one node, not MatMul then Add.
+
+    The same arithmetic as ``matmul(x, W, transpose_b=True) + b`` (bit for bit), with one node to
+    record and run back through instead of two (an MLP step is mostly such bookkeeping at small
+    sizes). dx = gy W, dW = gy^T x, db = gy summed over the rows, each an op of its own.
+    """
+
+    def forward(self, x, w, b):
+        y = x @ w.T
+        y += b
+        return y
+
+    def backward(self, gy):
+        x, w, b = self.inputs
+        return (_mm(gy, w, False, False) if x.requires_grad else None,
+                _mm(gy, x, True, False) if w.requires_grad else None,
+                sum_to(gy, b.shape) if b.requires_grad else None)
+
+    def jvp(self, tx, tw, tb):
+        x, w = self.inputs[:2]
+        return _mm(tx, w, False, True) + _mm(x, tw, False, True) + tb
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """y = x W^T (+ b) over the last axis; one node for a 2-D x and a bias of the same dtype."""
+    x, weight = _pair(x, weight)
+    if bias is not None and x.ndim == 2 and weight.ndim == 2 and x.dtype == weight.dtype == bias.dtype:
+        return _call(Affine(), x, weight, bias)
+    y = matmul(x, weight, transpose_b=True)
+    return y if bias is None else y + bias
+
+
 def _swap(x):
     """Swap the last two axes of an array."""
     return x.T if x.ndim == 2 else x.swapaxes(-1, -2)
@@ -434,6 +467,8 @@ class SumTo(Function):
 
     def forward(self, x):
         lead = x.ndim - len(self.shape)
+        if lead == 1 and x.ndim == 2 and self.shape[0] == x.shape[1]:
+            return x.sum(axis=0)  # a bias's gradient, every step of every layer: skip the general case's tuples
         axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(self.shape) if n == 1 and x.shape[i + lead] != 1)
         y = x.sum(axis=axes, keepdims=True) if axes else x
         return y.reshape(self.shape) if lead else y

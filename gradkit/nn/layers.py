@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..autograd import Tensor
-from ..autograd.ops import ShapeError, matmul
+from ..autograd.ops import ShapeError, linear, matmul
 from . import init as initializers
 from .module import Module, Parameter
 
@@ -73,9 +73,8 @@ class Linear(Module):
             raise ShapeError(f"{self!r}: expected input of shape (..., {self.in_features}), got {x.shape}")
         if x.ndim == 1:
             y = matmul(x.reshape(1, -1), self.weight, transpose_b=True).reshape(self.out_features)
-        else:
-            y = matmul(x, self.weight, transpose_b=True)
-        return y if self.bias is None else y + self.bias
+            return y if self.bias is None else y + self.bias
+        return linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
