@@ -17,6 +17,7 @@ from ... import nn, optim
 from .. import common, plotting, verdicts
 from ..progress import track
 from ..registry import experiment
+from ._chapter6 import widths
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ def run(config: Config, rng) -> dict:
     final = {label: [c[-1] for c in runs] for label, runs in curves.items()}
     rows = [[f"{std:.3g}", final["with BN"][i], final["without BN"][i], test_accuracy["with BN"][i],
              test_accuracy["without BN"][i]] for i, std in enumerate(stds)]
-    return {"stds": stds, "epochs": config.epochs, "train_accuracy": curves, "final_train_accuracy": final,
-            "test_accuracy": test_accuracy,
+    setup = f"{config.n_train} samples of {config.data}, {widths(x.shape[1], config.hidden)} ReLU, SGD lr {config.lr:g}"
+    return {"setup": setup, "stds": stds, "epochs": config.epochs, "train_accuracy": curves,
+            "final_train_accuracy": final, "test_accuracy": test_accuracy,
             "tables": [{"title": f"accuracy after {config.epochs} epochs on {config.n_train} training samples "
                                  f"(test: {len(y_test)} samples)",
                         "columns": ["weight std", "train, with BN", "train, without BN", "test, with BN",
@@ -80,8 +82,8 @@ def plot(results: dict, folder) -> list[str]:
             ax.set_xlabel("epochs", fontsize=8)
         if i == 0:
             ax.legend(fontsize=7)
-    return [plotting.save(fig, folder, "accuracy", title="Batch normalisation and the initial weight scale "
-                                                          "(784-100x5-10 ReLU, 1000 samples, SGD lr 0.01)")]
+    return [plotting.save(fig, folder, "accuracy", title=f"Batch normalisation and the initial weight scale "
+                                                          f"({results['setup']})")]
 
 
 def check(results: dict) -> list:

@@ -15,11 +15,11 @@ from ... import nn, optim
 from .. import verdicts
 from ..progress import track
 from ..registry import experiment
-from . import _overfitting
+from . import _chapter6
 
 
 @dataclass(frozen=True)
-class Config(_overfitting.OverfitConfig):
+class Config(_chapter6.OverfitConfig):
     epochs: int = 300
     # (drop probability, inverted): p = 0 is the plain network
     variants: tuple = ((0.0, True), (0.2, False), (0.2, True), (0.15, False), (0.15, True))
@@ -32,19 +32,20 @@ def label(p: float, inverted: bool) -> str:
 
 
 def run(config: Config, rng) -> dict:
-    data = _overfitting.load(config)
+    data = _chapter6.load(config)
     model_seed, batch_seed = (int(s) for s in rng.integers(2 ** 31, size=2))
     runs = {}
     for p, inverted in track(config.variants, desc="dropout"):
         # the same initial weights, batches and (for equal p) masks for every variant
-        model = _overfitting.network(config, data[0].shape[1], model_seed, dropout=p)
+        model = _chapter6.network(config, data[0].shape[1], model_seed, dropout=p)
         for layer in model.modules():
             if isinstance(layer, nn.Dropout):
                 layer.inverted = inverted
-        runs[label(p, inverted)] = _overfitting.train(config, model, optim.SGD(model.parameters(), lr=config.lr),
+        runs[label(p, inverted)] = _chapter6.train(config, model, optim.SGD(model.parameters(), lr=config.lr),
                                                       data, batch_seed)
-    summary = _overfitting.summary(runs)
-    return {"epochs": config.epochs, "variants": [[p, inverted, label(p, inverted)] for p, inverted in config.variants],
+    summary = _chapter6.summary(runs)
+    return {"setup": _chapter6.describe(config, data[0].shape[1]), "epochs": config.epochs,
+            "variants": [[p, inverted, label(p, inverted)] for p, inverted in config.variants],
             "runs": runs, "summary": summary,
             "tables": [{"title": f"{config.n_train} training samples, {config.epochs} epochs; accuracies are means "
                                  "over the last 10% of the epochs",
@@ -53,22 +54,23 @@ def run(config: Config, rng) -> dict:
 
 
 def plot(results: dict, folder) -> list[str]:
-    return [_overfitting.plot_runs(results["runs"], folder, "accuracy",
-                                   title="Dropout: 300 samples, 784-100x6-10 ReLU, SGD lr 0.01")]
+    return [_chapter6.plot_runs(results["runs"], folder, "accuracy", title=f"Dropout: {results['setup']}")]
 
 
 def check(results: dict) -> list:
     summary = results["summary"]
     plain = summary.get(label(0.0, True))
     out = [verdicts.at_least("without dropout the network memorises the training set (train accuracy)",
-                             plain["train"], 0.95, "training accuracy about 100%: it over-fits (figures 6-20 and 6-23, left)")]
+                             plain["train"], 0.95,
+                             "training accuracy about 100%: it over-fits (figures 6-20 and 6-23, left)")]
     book = [(p, summary[label(p, False)]) for p, inverted, _ in results["variants"] if p > 0 and not inverted]
     if book:
         p, s = max(book, key=lambda pair: pair[0])
         out.append(verdicts.at_most(f"the book's dropout (p = {p:g}) keeps the training accuracy below 100%",
-                                    s["train"], 0.95, "the network no longer memorises the training set (figure 6-23, right)"))
-        out.append(_overfitting.narrower(f"the book's dropout (p = {p:g}) narrows the gap between train and test "
-                                         "accuracy", f"p = {p:g}", s["gap"], plain["gap"], "figure 6-23"))
+                                    s["train"], 0.95,
+                                    "the network no longer memorises the training set (figure 6-23, right)"))
+        out.append(_chapter6.narrower(f"the book's dropout (p = {p:g}) narrows the gap between train and test "
+                                      "accuracy", f"p = {p:g}", s["gap"], plain["gap"], "figure 6-23"))
     for p, s in book:
         inverted = summary.get(label(p, True))
         if inverted is not None:

@@ -18,11 +18,8 @@ from ...autograd.mode import no_grad
 from ...autograd.tensor import Tensor
 from .. import plotting, verdicts
 from ..registry import experiment
+from ._chapter6 import INITIALISERS
 
-# What the book calls "Xavier" is std sqrt(1/n) with n the previous layer's width: LeCun's formula
-# (gradkit.nn.init.lecun_normal); Glorot's xavier_normal averages fan-in and fan-out.
-INITIALISERS = {"std": lambda std: nn.init.normal(std), "xavier": lambda std: nn.init.lecun_normal(),
-                "he": lambda std: nn.init.he_normal()}
 # the interval of each activation's histogram: the book's (0, 1), and tanh's whole range
 RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, 1.0)}
 # within this of an asymptote counts as saturated (for tanh, twice it: tanh(x) = 2 sigmoid(2x) - 1)

@@ -16,7 +16,7 @@ from ... import nn, optim
 from .. import common, plotting, verdicts
 from ..progress import track
 from ..registry import experiment
-from .init_histograms import INITIALISERS
+from ._chapter6 import INITIALISERS, widths
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ def run(config: Config, rng) -> dict:
     smoothed = {label: common.smooth(curve, config.smooth_window) for label, curve in losses.items()}
     # the first iteration at which the smoothed loss is below 1.0 (None: never)
     below = {label: next((i for i, v in enumerate(curve) if v < 1.0), None) for label, curve in smoothed.items()}
-    return {"iterations": config.iterations, "loss": losses, "smoothed": smoothed, "final_loss": final,
+    setup = f"{config.data}, {widths(x.shape[1], config.hidden)} ReLU, SGD lr {config.lr:g}, batch {config.batch_size}"
+    return {"setup": setup, "iterations": config.iterations, "loss": losses, "smoothed": smoothed, "final_loss": final,
             "first_below_1": below, "test_accuracy": test_accuracy,
             "tables": [{"title": f"{config.iterations} iterations of SGD (lr {config.lr}, batch {config.batch_size}) "
                                  f"on {config.data}; final loss: mean over the last 10%",
@@ -61,7 +62,7 @@ def plot(results: dict, folder) -> list[str]:
     plotting.curves(ax, results["smoothed"], "iterations", "training loss (smoothed)")
     ax.axhline(math.log(10), color="0.6", linestyle=":", linewidth=1)
     ax.set_ylim(0, 2.5)
-    return [plotting.save(fig, folder, "loss", title="Initial weights on MNIST: 784-100x4-10 ReLU, SGD lr 0.01")]
+    return [plotting.save(fig, folder, "loss", title=f"Initial weights: {results['setup']}")]
 
 
 def check(results: dict) -> list:

@@ -21,6 +21,7 @@ from ...train import EarlyStopping, Trainer
 from .. import common, plotting, verdicts
 from ..progress import track
 from ..registry import experiment
+from ._chapter6 import widths
 
 CURVES = ("loss", "accuracy", "val_loss", "val_accuracy")
 
@@ -70,7 +71,8 @@ def run(config: Config, rng) -> dict:
     val_loss = runs["plain"]["val_loss"]
     rows = [[label, r["epochs_run"], "" if r["best_epoch"] is None else r["best_epoch"], r["train_accuracy"],
              r["test_accuracy"], r["test_loss"]] for label, r in runs.items()]
-    return {"epochs": config.epochs, "runs": runs,
+    setup = f"{config.n_train} images of {config.data}, {widths(x.shape[1], config.hidden)} ReLU, Adam lr {config.lr:g}"
+    return {"setup": setup, "epochs": config.epochs, "runs": runs,
             "plain_val_loss": {"min": float(min(val_loss)), "min_epoch": int(numpy.argmin(val_loss)) + 1,
                                "final": float(val_loss[-1])},
             "tables": [{"title": f"{config.n_train} training images, {config.n_val} validation images, "
@@ -97,7 +99,7 @@ def plot(results: dict, folder) -> list[str]:
         ax.set_title("dotted: early stopping's best epoch; dashed: where it stopped", fontsize=9)
     loss_ax.set_ylim(0, 1.5)
     acc_ax.set_ylim(0.5, 1.01)
-    return [plotting.save(fig, folder, "curves", title="Early stopping and augmentation (1000 training images)")]
+    return [plotting.save(fig, folder, "curves", title=f"Early stopping and augmentation: {results['setup']}")]
 
 
 def check(results: dict) -> list:
@@ -106,7 +108,8 @@ def check(results: dict) -> list:
     plain_gap = plain["train_accuracy"] - plain["test_accuracy"]
     augmented_gap = augmented["train_accuracy"] - augmented["test_accuracy"]
     return [
-        verdicts.holds("the plain network over-fits", plain["train_accuracy"] >= 0.99 and val["final"] >= 1.1 * val["min"],
+        verdicts.holds("the plain network over-fits",
+                       plain["train_accuracy"] >= 0.99 and val["final"] >= 1.1 * val["min"],
                        f"train accuracy {plain['train_accuracy']:.3g}; validation loss {val['min']:.3g} at epoch "
                        f"{val['min_epoch']}, {val['final']:.3g} at the end",
                        "every training image right, and a final validation loss at least 1.1x its minimum"),

@@ -16,11 +16,11 @@ from ... import optim
 from .. import common, verdicts
 from ..progress import track
 from ..registry import experiment
-from . import _overfitting
+from . import _chapter6
 
 
 @dataclass(frozen=True)
-class Config(_overfitting.OverfitConfig):
+class Config(_chapter6.OverfitConfig):
     lambdas: tuple = (0.0, 0.1)
 
 
@@ -40,17 +40,17 @@ def squared_weights(model) -> float:
 
 
 def run(config: Config, rng) -> dict:
-    data = _overfitting.load(config)
+    data = _chapter6.load(config)
     model_seed, batch_seed = (int(s) for s in rng.integers(2 ** 31, size=2))
     runs, norms = {}, {}
     for lam in track(config.lambdas, desc="lambdas"):
         label = f"lambda = {lam:g}"
-        model = _overfitting.network(config, data[0].shape[1], model_seed)
-        runs[label] = _overfitting.train(config, model, optimizer(model, config.lr, lam), data, batch_seed)
+        model = _chapter6.network(config, data[0].shape[1], model_seed)
+        runs[label] = _chapter6.train(config, model, optimizer(model, config.lr, lam), data, batch_seed)
         norms[label] = squared_weights(model)
-    summary = _overfitting.summary(runs)
-    return {"epochs": config.epochs, "lambdas": list(config.lambdas), "runs": runs, "summary": summary,
-            "squared_weights": norms,
+    summary = _chapter6.summary(runs)
+    return {"setup": _chapter6.describe(config, data[0].shape[1]), "epochs": config.epochs,
+            "lambdas": list(config.lambdas), "runs": runs, "summary": summary, "squared_weights": norms,
             "tables": [{"title": f"{config.n_train} training samples, {config.epochs} epochs; accuracies are means "
                                  "over the last 10% of the epochs",
                         "columns": ["weight decay", "train accuracy", "test accuracy", "gap", "sum of W^2"],
@@ -59,8 +59,7 @@ def run(config: Config, rng) -> dict:
 
 
 def plot(results: dict, folder) -> list[str]:
-    return [_overfitting.plot_runs(results["runs"], folder, "accuracy",
-                                   title="Weight decay: 300 samples, 784-100x6-10 ReLU, SGD lr 0.01")]
+    return [_chapter6.plot_runs(results["runs"], folder, "accuracy", title=f"Weight decay: {results['setup']}")]
 
 
 def check(results: dict) -> list:
@@ -73,7 +72,7 @@ def check(results: dict) -> list:
                           "training accuracy about 100%: the network over-fits (figure 6-20)"),
         verdicts.at_most(f"{labels[-1]} keeps the training accuracy below 100%", decayed["train"], 0.95,
                          "the penalised network no longer memorises the training set (figure 6-21)"),
-        _overfitting.narrower("weight decay narrows the gap between train and test accuracy", labels[-1],
+        _chapter6.narrower("weight decay narrows the gap between train and test accuracy", labels[-1],
                               decayed["gap"], plain["gap"], "figures 6-20 and 6-21"),
         verdicts.less("weight decay keeps the weights small (sum of W^2)", labels[-1], norms[labels[-1]], labels[0],
                       norms[labels[0]], "the penalised network ends with the smaller weights"),

@@ -1,6 +1,7 @@
-"""The book's over-fitting set-up (ch. 6.4), shared by the weight-decay and dropout experiments.
+"""What the chapter-6 experiments share: the book's initialisers, a network's widths in words, and the
+book's over-fitting set-up (ch. 6.4) of the weight-decay and dropout experiments.
 
-300 training samples, a 784-(100 x 6)-10 ReLU network with He initialisation (the book's
+The over-fitting set-up: 300 training samples, a 784-(100 x 6)-10 ReLU network with He initialisation (the book's
 MultiLayerNet default), plain SGD (lr 0.01), batch 100 drawn at random, so an epoch is 3 steps;
 after every epoch the accuracy on the 300 training samples and on the test set.
 """
@@ -12,6 +13,11 @@ import numpy
 
 from ... import nn
 from .. import common, plotting, verdicts
+
+# What the book calls "Xavier" is std sqrt(1/n) with n the previous layer's width: LeCun's formula
+# (gradkit.nn.init.lecun_normal); Glorot's xavier_normal averages fan-in and fan-out.
+INITIALISERS = {"std": lambda std: nn.init.normal(std), "xavier": lambda std: nn.init.lecun_normal(),
+                "he": lambda std: nn.init.he_normal()}
 
 # how much narrower a gap must be to count: three times the sampling error of an accuracy of about
 # 0.8 measured on 2000 test images (sqrt(0.8 * 0.2 / 2000) = 0.9 points)
@@ -44,7 +50,19 @@ def train(config: OverfitConfig, model, optimizer, data, batch_seed: int) -> dic
     the first before training)."""
     x, y, x_test, y_test = data
     return common.train_epochs(model, optimizer, x, y, config.epochs, config.batch_size,
-                               numpy.random.default_rng(batch_seed), evaluate={"train": (x, y), "test": (x_test, y_test)})
+                               numpy.random.default_rng(batch_seed),
+                               evaluate={"train": (x, y), "test": (x_test, y_test)})
+
+
+def widths(in_features: int, hidden, out_features: int = 10) -> str:
+    """A fully connected network's layer widths in words: "784-100-100-10"."""
+    return "-".join(str(w) for w in (in_features, *hidden, out_features))
+
+
+def describe(config: OverfitConfig, in_features: int) -> str:
+    """The over-fitting set-up in a few words, for figure titles."""
+    return (f"{config.n_train} samples of {config.data}, {widths(in_features, config.hidden)} ReLU, "
+            f"SGD lr {config.lr:g}, {config.epochs} epochs")
 
 
 def gap(curves: dict, share: float = 0.1) -> float:
