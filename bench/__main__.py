@@ -56,7 +56,7 @@ def _time_workload(workload, runs: int, bar) -> dict:
     return result
 
 
-def _subprocess_rows(names, runs: int, threads, bar) -> dict:
+def _subprocess_rows(names, runs: int, bar) -> dict:
     """Peak memory and import time: every figure from a fresh child process, interleaved."""
     from .memory import measure_import, measure_memory
     from .timing import summary
@@ -112,7 +112,7 @@ def run(names, runs: int, threads, quick: bool) -> tuple[dict, dict]:
         workloads[name] = builders[name]()
         results[name] = _time_workload(workloads[name], runs, bar)
         workloads[name].contestants = dict.fromkeys(workloads[name].contestants)  # let the models go
-    results.update(_subprocess_rows(names, runs, threads, bar))
+    results.update(_subprocess_rows(names, runs, bar))
     if bar is not None:
         bar.close()
     if "wide" in results and "gemm" in results:
