@@ -97,3 +97,22 @@ def write_report(folder: str) -> str:
     with atomic_write(path) as f:
         f.write(render(records).encode("utf-8"))
     return path
+
+
+def _markdown_table(columns, rows) -> str:
+    cell = lambda v: (f"{v:.4g}" if isinstance(v, float) else str(v)).replace("|", "/")
+    lines = ["| " + " | ".join(map(str, columns)) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(record: dict, heading: str = "##") -> str:
+    """One run's verdicts and tables as Markdown (for docs/lab pages), from its results.json record."""
+    verdicts = record.get("verdicts", [])
+    passed = sum(v["status"] == "PASS" for v in verdicts)
+    parts = [f"{heading} {record.get('size', '')} run, seed {record.get('seed')}: {passed}/{len(verdicts)} verdicts PASS "
+             f"({record.get('seconds', 0):.0f} s)", "",
+             _markdown_table(["verdict", "status", "measured"], [[v["claim"], v["status"], v["measured"]] for v in verdicts])]
+    for table in record.get("results", {}).get("tables", []):
+        parts += ["", f"{table.get('title', '')}:", "", _markdown_table(table["columns"], table["rows"])]
+    return "\n".join(parts) + "\n"
