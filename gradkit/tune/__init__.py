@@ -5,7 +5,7 @@
     >>> study = tune.search(space, tune.Setup(), trials=100, sampler="tpe", out="runs/tune")
     >>> narrower = tune.narrow(study.trials, space, top_k=5)        # the book's second round
 
-Optuna is imported only when a search runs (``pip install "gradkit[tune]"``); studies live in a
+Optuna (a dependency) is imported only when a search runs (``gradkit[tune]`` adds PostgreSQL's driver); studies live in a
 SQLite file by default or in any SQLAlchemy database, which several machines can share.
 """
 from .objective import PARAMETERS, Objective, Setup, split
