@@ -76,13 +76,13 @@ def run(config: Config, rng) -> dict:
             "mean": [float(a.mean()) for a in outputs], "spread": spread,
             "decay": spread[-1] / spread[0] if spread[0] > 0 else float("nan"),
         }
-    rows = [[label, c["init"], c["saturation"][0], c["saturation"][-1], c["mean"][-1], c["spread"][0],
+    rows = [[label, c["saturation"][0], c["saturation"][-1], c["mean"][-1], c["spread"][0],
              c["spread"][-1], c["decay"]] for label, c in cases.items()]
     return {"layers": config.layers, "values_per_layer": config.samples * config.width, "cases": cases,
             "tables": [{"title": f"outputs of layer 1 and layer {config.layers} ({config.samples} x {config.width} "
                                  f"N(0, 1) input, no bias); saturated: within {NEAR} of sigmoid's 0 or 1 "
                                  f"(tanh: {2 * NEAR} of -1 or 1); spread: standard deviation",
-                        "columns": ["activation, init", "weights", "saturated, layer 1", "saturated, last",
+                        "columns": ["activation, init", "saturated, layer 1", "saturated, last",
                                     "mean, last", "spread, layer 1", "spread, last", "spread last / first"],
                         "rows": rows}]}
 
