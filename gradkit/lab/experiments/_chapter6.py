@@ -1,9 +1,9 @@
 """What the chapter-6 experiments share: the book's initialisers, a network's widths in words, and the
 book's over-fitting set-up (ch. 6.4) of the weight-decay and dropout experiments.
 
-The over-fitting set-up: 300 training samples, a 784-(100 x 6)-10 ReLU network with He initialisation (the book's
-MultiLayerNet default), plain SGD (lr 0.01), batch 100 drawn at random, so an epoch is 3 steps;
-after every epoch the accuracy on the 300 training samples and on the test set.
+The over-fitting set-up: 300 training samples, a 784-(100 x 6)-10 ReLU network with He initialisation
+(the book's MultiLayerNet default), plain SGD (lr 0.01), batch 100 drawn at random, so an epoch is 3
+steps; after every epoch the accuracy on the 300 training samples and on the test set.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ A 784-(100 x 5)-10 ReLU network learns 1000 training samples with plain SGD (lr 
 for 20 epochs, once with batch normalisation before each hidden activation and once without, for 16
 initial weight scales (std from 1 down to 1e-4). Without batch norm learning hinges on the scale:
 weights too large or too small and the accuracy stays at chance. With batch norm every layer's input
-is brought back to mean 0 and variance 1, so the network learns faster, and at almost every scale.
+is brought back to mean 0 and variance 1, so the network learns faster, and at most scales.
 """
 from __future__ import annotations
 

@@ -64,14 +64,17 @@ def run(config: Config, rng) -> dict:
                               batch_size=config.batch_size, val=val, callbacks=[stopper] if stop_early else [],
                               verbose=False)
         final = trainer.evaluate(test)
+        # EarlyStopping puts the best epoch's weights back only when it stopped the training
+        restored = stop_early and stopper.stopped_epoch is not None
         runs[label] = {**{k: history[k] for k in CURVES}, "epochs_run": trainer.epoch,
+                       "weights_epoch": stopper.best_epoch + 1 if restored else trainer.epoch,
                        "test_loss": final["loss"], "test_accuracy": final["accuracy"],
-                       "train_accuracy": trainer.evaluate(ArrayDataset(*train))["accuracy"],
-                       "best_epoch": None if stopper.best_epoch is None or not stop_early else stopper.best_epoch + 1}
+                       "train_accuracy": trainer.evaluate(ArrayDataset(*train))["accuracy"]}
     val_loss = runs["plain"]["val_loss"]
-    rows = [[label, r["epochs_run"], r["best_epoch"] or r["epochs_run"], r["train_accuracy"],
+    rows = [[label, r["epochs_run"], r["weights_epoch"], r["train_accuracy"],
              r["test_accuracy"], r["test_loss"]] for label, r in runs.items()]
-    setup = f"{config.n_train} images of {config.data}, {widths(x.shape[1], config.hidden)} ReLU, Adam lr {config.lr:g}"
+    setup = (f"{config.n_train} images of {config.data}, {widths(x.shape[1], config.hidden)} ReLU, "
+             f"Adam lr {config.lr:g}")
     return {"setup": setup, "epochs": config.epochs, "runs": runs,
             "plain_val_loss": {"min": float(min(val_loss)), "min_epoch": int(numpy.argmin(val_loss)) + 1,
                                "final": float(val_loss[-1])},
@@ -93,9 +96,8 @@ def plot(results: dict, folder) -> list[str]:
         epochs = range(1, len(runs["plain"][key]) + 1)
         plotting.curves(ax, series, "epochs", ylabel, x=epochs)
         stopped = runs["early stopping"]
-        if stopped["best_epoch"] is not None:
-            ax.axvline(stopped["best_epoch"], color="0.4", linestyle=":", linewidth=1)
-            ax.axvline(stopped["epochs_run"], color="0.4", linestyle="--", linewidth=1)
+        ax.axvline(stopped["weights_epoch"], color="0.4", linestyle=":", linewidth=1)
+        ax.axvline(stopped["epochs_run"], color="0.4", linestyle="--", linewidth=1)
         ax.set_title("dotted: early stopping's best epoch; dashed: where it stopped", fontsize=9)
     # room for the validation losses' rise, not for the first epochs' large losses
     loss_ax.set_ylim(0, 3 * max(min(runs[label]["val_loss"]) for label in ("plain", "augmentation")))
