@@ -1,6 +1,6 @@
 """How many threads the BLAS library (NumPy's OpenBLAS / MKL) uses for matrix products.
 
-PyTorch-shaped: ``gk.set_num_threads(1)`` / ``gk.get_num_threads()``. Why it matters here: OpenBLAS
+PyTorch-shaped: ``gk.threads.set_num_threads(1)`` / ``gk.threads.get_num_threads()``. Why it matters: OpenBLAS
 threads spin while they wait, so when another process holds a core, a 2-thread product of a small
 network can run several times slower than a 1-thread one (measured: a 1000-step MNIST MLP comparison
 took 12.4 s with 2 threads on a shared 2-core machine and 2.4 s with 1).
