@@ -121,10 +121,9 @@ def smooth(values, window: int = 25) -> list[float]:
         return []
     window = max(1, min(window, len(values)))
     cumulative = numpy.cumsum(numpy.insert(values, 0, 0.0))
-    out = numpy.empty_like(values)
-    for i in range(len(values)):
-        lo = max(0, i + 1 - window)
-        out[i] = (cumulative[i + 1] - cumulative[lo]) / (i + 1 - lo)
+    end = numpy.arange(1, len(values) + 1)
+    start = numpy.maximum(0, end - window)
+    out = (cumulative[end] - cumulative[start]) / (end - start)
     return out.tolist()
 
 

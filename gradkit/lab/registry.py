@@ -82,6 +82,11 @@ def experiment(name: str, *, title: str, source: str, order: int, config, quick,
             raise TypeError(f"experiment {name!r}: {label} must be an instance of a frozen dataclass, got {value!r}")
     if name in _REGISTRY and _REGISTRY[name].run is not run:
         raise ValueError(f"experiment {name!r} is registered twice")
+    if not summary:  # the declaring module's docstring, second paragraph: what the experiment shows
+        import sys
+        doc = getattr(sys.modules.get(getattr(run, "__module__", "")), "__doc__", None) or ""
+        paragraphs = doc.split("\n\n")
+        summary = " ".join(paragraphs[1].split()) if len(paragraphs) > 1 else ""
     entry = Experiment(name, title, source, order, config, quick, tiny, run, plot, check, broken, summary)
     _REGISTRY[name] = entry
     return entry

@@ -32,7 +32,7 @@ def test_experiment_declares_every_size(name):
         assert dataclasses.is_dataclass(value) and type(value).__dataclass_params__.frozen
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(value, dataclasses.fields(value)[0].name, None)
-    assert exp.title and exp.source
+    assert exp.title and exp.source and exp.summary, f"{name}: title, source and summary (docstring) needed"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -125,3 +125,12 @@ def test_cli_list_and_run(tmp_path, capsys):
     assert main(["lab", "run", "nope"]) == 2
     assert "no lab experiment called 'nope'" in capsys.readouterr().err
     assert main(["lab", "run", "optimizer-paths", "--data", "cifar"]) == 2
+
+
+def test_smooth_is_the_trailing_moving_average():
+    from gradkit.lab.common import smooth
+    values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]
+    slow = [sum(values[max(0, i + 1 - 3):i + 1]) / len(values[max(0, i + 1 - 3):i + 1]) for i in range(len(values))]
+    assert smooth(values, 3) == pytest.approx(slow)
+    assert smooth(values, 100) == pytest.approx([sum(values[:i + 1]) / (i + 1) for i in range(len(values))])
+    assert smooth([], 5) == []

@@ -122,7 +122,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "activations", order=15, title="Activation functions: sigmoid, tanh, ReLU, LeakyReLU, PReLU, ELU, softplus, maxout",
     source="article 003 (activation advice), article 004 (sigmoid, tanh, ReLU, LeakyReLU), article 000 (2.1.1)",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(iterations=150),
     tiny=Config(depth=2, width=8, iterations=3, batch_size=16),
     # broken: lr 0.1 with momentum 0.9 is too large a step for unbounded units; bounded tanh survives it

@@ -191,7 +191,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "autodiff-modes", order=19, title="Manual, numerical, forward and reverse differentiation",
     source="article 004 (automatic differentiation: manual, numerical, symbolic, forward and reverse mode)",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(n_inputs=20, sizes=(1, 4, 16, 32)),
     tiny=Config(n_inputs=3, steps=(1e-1, 1e-5, 1e-12), sizes=(1, 2, 4), wall_clock=False),
     # autodiff in float32: its rounding (~1e-7) is no better than float64 central differences

@@ -113,7 +113,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "batch-norm", order=5, title="Batch normalisation across 16 initial weight scales",
     source="article 002 (Deep Learning from Scratch ch. 6.3), figures 6-18 and 6-19",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(scales=8),
     tiny=Config(n_train=40, hidden=(8, 8), batch_size=20, epochs=2, scales=2),
     broken=Config(scales=4, epochs=5, eps=100.0),

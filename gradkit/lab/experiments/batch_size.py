@@ -173,7 +173,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "batch-size", order=14, title="Batch size 1 vs 32 vs 128 vs full batch",
     source="article 001 (mini-batch gradient descent, the table comparing batch_size = 1, mini-batch, full)",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(n_train=4000, iterations=150, eval_every=10, noise_draws=100),
     tiny=Config(n_train=200, iterations=8, eval_every=4, noise_draws=4, wall_clock=False),
     # a learning rate far past the full batch's stability limit: its loss no longer falls steadily

@@ -135,7 +135,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "cnn-vs-mlp", order=16, title="LeNet-5 vs an MLP: parameter sharing and accuracy",
     source="article 001 (CNN: convolution, pooling, LeNet-5, why convolutions: parameter sharing)",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(n_train=3000, n_test=1000, epochs=5, batch_size=50),
     tiny=Config(n_train=50, n_test=20, epochs=1, batch_size=25),
     # LeNet-5 handicapped: a learning rate too small to move it off its initial weights

@@ -142,7 +142,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "dead-relu", order=11, title="Dead ReLUs: bias -8 kills every gradient, LeakyReLU restores them",
     source="article 004 (ReLU / LeakyReLU), article 000 (ReLU death, Leaky and Parametric ReLU), article 003",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(iterations=300, moons_iterations=100),
     tiny=Config(iterations=3, hidden=(8, 8), batch_size=16, record_every=1, moons_samples=20, moons_iterations=3),
     # broken: biases at 0 instead of -8, so the ReLU units are alive and their gradients are not zero

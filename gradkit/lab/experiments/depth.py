@@ -98,7 +98,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "depth", order=13, title="Depth: plain, highway and residual networks from 5 to 50 layers",
     source="article 003 (Highway networks, Residual Network)",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(depths=(5, 30), iterations=150),
     tiny=Config(depths=(1, 3), width=8, iterations=3, batch_size=16),
     # broken: highway gates that start open (bias +5: y ~ H(x), a plain layer) and residual blocks without

@@ -86,7 +86,6 @@ EXPERIMENT = experiment(
     "dropout", order=7, title="Dropout against over-fitting: the book's and the inverted variant",
     source="article 002 (Deep Learning from Scratch ch. 6.4.3), figures 6-22 and 6-23; "
            "article 001 (1/(1-p) scaling)",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(n_test=500, variants=((0.0, True), (0.2, False), (0.2, True))),
     tiny=Config(n_train=20, hidden=(8, 8), batch_size=10, epochs=2,
                 variants=((0.0, True), (0.2, False), (0.2, True))),

@@ -101,7 +101,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "exploding-gradients", order=10, title="Exploding gradients: too-large init or learning rate, and clipping",
     source="article 001 (causes and remedies of exploding gradients), article 000 (vanishing and exploding)",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(iterations=300),
     tiny=Config(iterations=3, hidden=(8, 8), batch_size=16),
     # broken: a clipping threshold so high that it never acts, so the "clipped" runs die too

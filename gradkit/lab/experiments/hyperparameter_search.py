@@ -129,7 +129,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "hyperparameter-search", order=8, title="Hyperparameter search: random, TPE and the narrowed range",
     source="article 002 (Deep Learning from Scratch ch. 6.5: validation data, hyperparameter search)",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     # quick: the same 200 SGD steps a trial as the book (10 epochs of batch 20, not 50 of batch 100), a fifth
     # of the compute, and 30 trials an arm
     config=Config(), quick=Config(epochs=10, batch_size=20, trials=30),

@@ -159,7 +159,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "init-histograms", order=3, title="Activation histograms at initialisation: std 1, 0.01, Xavier, He",
     source="article 002 (Deep Learning from Scratch ch. 6.2.2-6.2.3), figures 6-10 to 6-14; article 000 sec. 2.1.2",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(samples=200), tiny=Config(samples=20, width=10, layers=2, bins=5),
     broken=Config(samples=200, cases=Config.cases[:-1] + (("ReLU, He", "relu", "xavier", None),)),
     run=run, plot=plot, check=check)

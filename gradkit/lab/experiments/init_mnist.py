@@ -78,7 +78,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "init-mnist", order=4, title="std 0.01, Xavier and He initialisation on MNIST",
     source="article 002 (Deep Learning from Scratch ch. 6.2.4), figure 6-15",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(iterations=200, smooth_window=10),
     tiny=Config(iterations=3, hidden=(8,), batch_size=16, smooth_window=2),
     broken=Config(iterations=100, smooth_window=10, lr=1e-4),

@@ -134,7 +134,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "lr-schedules", order=17, title="Learning-rate schedules: constant, step, exponential, cosine, warm-up",
     source="article 004 (optimisation algorithms: learning-rate decay)",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(iterations=800, checkpoints=16),
     tiny=Config(iterations=20, hidden=(8,), checkpoints=4),
     # decay far too early: the lr collapses within a few steps and training stalls before it starts

@@ -90,7 +90,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "optimizer-paths", order=1, title="Optimiser paths on x^2/20 + y^2",
     source="article 002 (Deep Learning from Scratch ch. 6.1), figure 6-8",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(), tiny=Config(steps=4),
     broken=Config(optimizers=(("sgd", 0.95), ("momentum", 0.1), ("adagrad", 0.01), ("adam", 0.3))),
     run=run, plot=plot, check=check)

@@ -64,7 +64,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "optimizers", order=2, title="SGD, Momentum, AdaGrad, RMSProp and Adam on MNIST",
     source="article 002 (Deep Learning from Scratch ch. 6.1.8), figure 6-9",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(iterations=200, smooth_window=10),
     tiny=Config(iterations=3, hidden=(8,), batch_size=16, smooth_window=2),
     broken=Config(iterations=200, smooth_window=10,

@@ -131,7 +131,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "regularisation", order=20, title="Early stopping and data augmentation on 1000 training images",
     source="article 000 (over- and under-fitting: data augmentation, early stopping), sec. 2.3.1",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(n_train=500, n_val=500, lr=0.003, epochs=30, patience=3),
     tiny=Config(n_train=50, n_val=50, hidden=(8,), batch_size=25, epochs=3, patience=0),
     broken=Config(n_train=500, n_val=500, lr=0.003, epochs=30, patience=100, shift=0),

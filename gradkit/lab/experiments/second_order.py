@@ -161,7 +161,6 @@ def _passes_to(arms, method, target) -> float:
 EXPERIMENT = experiment(
     "second-order", order=18, title="GD, Momentum, Newton-CG and L-BFGS on logistic regression and a small net",
     source="article 000 (gradient descent and its variants; Newton and quasi-Newton methods)",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(n_train=8000, iterations=200), quick=Config(n_train=800, iterations=50),
     tiny=Config(n_train=40, iterations=3, cg_iters=2, net_hidden=(4,)),
     # Newton-CG damped so hard (δ = 1e4) that its step is -g/δ: a gradient step too small to move

@@ -181,7 +181,6 @@ EXPERIMENT = experiment(
     "vanishing-gradients", order=9, title="Vanishing gradients: deep sigmoid nets, ReLU, batch norm, residuals",
     source="article 001 (causes and remedies table), article 003 (vanishing gradients, BN, Highway/ResNet), "
            "article 004 (sigmoid's derivative)",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(depth=11, iterations=250, moons_iterations=300),
     tiny=Config(depth=3, width=8, iterations=3, record_every=1, moons_samples=20, moons_iterations=3),
     # broken: learning rate 0, so even the batch-norm net cannot learn and its "learns" claim must fail

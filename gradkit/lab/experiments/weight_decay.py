@@ -82,7 +82,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "weight-decay", order=6, title="Weight decay against over-fitting (300 samples, 7 layers)",
     source="article 002 (Deep Learning from Scratch ch. 6.4.1-6.4.2), figures 6-20 and 6-21",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(epochs=100),
     tiny=Config(n_train=20, hidden=(8, 8), batch_size=10, epochs=2),
     broken=Config(epochs=60, n_test=300, lambdas=(0.0, 1e-4)),

@@ -142,7 +142,6 @@ def check(results: dict) -> list:
 EXPERIMENT = experiment(
     "zero-init", order=12, title="Zero initialisation: identical hidden units, no learning",
     source="article 000 (2.1.2 weight initialisation: zero initialisation and the symmetric-weights problem)",
-    summary=__doc__.split("\n\n")[1].replace("\n", " "),
     config=Config(), quick=Config(iterations=400),
     tiny=Config(iterations=3, hidden=(6, 6), batch_size=16, activations=("sigmoid", "relu")),
     # broken: the "symmetric" arm drawn from N(0, 0.01): nothing is equal, the units differ
