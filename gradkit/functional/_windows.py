@@ -1,12 +1,11 @@
 """Sliding-window geometry shared by convolution and pooling (private).
 
-Layout: the public API is NCHW, as PyTorch. Inside, the kernels work on the (C, N, H, W) view of
-an array (``x.transpose(1, 0, 2, 3)``) and allocate their results in that order, handing back the
-NCHW view of them. Every array loop then runs along W (28 long in LeNet-5), never along C (1 to 16
-long): NumPy pays per inner loop, and at LeNet-5 shapes an NHWC layout with (KH, KW, C) windows was
-the slower one here (im2col of the first layer 4.9 ms -> 0.5 ms, col2im of the second 10 ms -> 2 ms,
-max-pool backward 4.4 ms -> 0.6 ms, batch 100, one thread). The GEMM of a convolution yields
-(O, N OH OW) directly, so conv -> relu -> pool -> conv never copies between layouts.
+Layout: the public API is NCHW, as PyTorch. Inside, the kernels work on the (C, N, H, W) memory
+order (``channels_first``) and allocate their results in that order, handing back the NCHW view of
+them. The GEMM of a convolution, W (O, C KH KW) @ columns (C KH KW, N OH OW), yields (O, N OH OW)
+directly, so conv -> relu -> pool -> conv never copies between layouts. The loops over windows are
+compiled (``_loops``) and padding is never materialised. (An NHWC layout with (KH, KW, C) windows
+was measured when these loops were NumPy slices, and was 2-10x slower at LeNet-5 shapes.)
 """
 from __future__ import annotations
 
@@ -41,32 +40,47 @@ class Window:
                              f"is smaller than the kernel {self.kernel} (dilation {self.dilation})")
         return tuple(sizes)
 
-    def offsets(self, out_h: int, out_w: int):
-        """For each kernel position (kh, kw), row-major: the (rows, cols) slices of the padded input
-        that it meets across all outputs."""
-        (kh_, kw_), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
-        for i in range(kh_):
-            rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
-            for j in range(kw_):
-                yield rows, slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
+    @property
+    def taps(self) -> tuple:
+        """(kh, kw, sh, sw, dh, dw): the geometry arguments of the compiled loops (``_loops``)."""
+        return self.kernel + self.stride + self.dilation
 
     def padded(self, x, fill=0.0):
-        """The (C, N, H, W) view of x (N, C, H, W), padded with ``fill`` (a copy then)."""
-        xc = x.transpose(1, 0, 2, 3)
+        """The (C, N, H + 2 ph, W + 2 pw) C-contiguous array of x (N, C, H, W), padded with ``fill``:
+        x's own memory when it is already in that order and there is no padding, a copy otherwise."""
         ph, pw = self.padding
         if not (ph or pw):
-            return xc
-        c, n, h, w = xc.shape
+            return channels_first(x)
+        n, c, h, w = x.shape
         out = numpy.full((c, n, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
-        out[:, :, ph:ph + h, pw:pw + w] = xc
+        out[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
         return out
 
-    def unpad(self, xc):
-        """Crop the padding off a (C, N, H, W) array and return its NCHW view."""
+    def unpad(self, xpc):
+        """Crop the padding off a (C, N, H + 2 ph, W + 2 pw) array and return its NCHW view."""
         ph, pw = self.padding
         if ph or pw:
-            xc = xc[:, :, ph:xc.shape[2] - ph, pw:xc.shape[3] - pw]
-        return xc.transpose(1, 0, 2, 3)
+            xpc = xpc[:, :, ph:xpc.shape[2] - ph, pw:xpc.shape[3] - pw]
+        return xpc.transpose(1, 0, 2, 3)
+
+    def padded_empty(self, shape, dtype):
+        """An empty (C, N, H + 2 ph, W + 2 pw) array for an input of NCHW ``shape``: where the
+        compiled adjoints (col2im, scatters) write before ``unpad``."""
+        n, c, h, w = shape
+        ph, pw = self.padding
+        return numpy.empty((c, n, h + 2 * ph, w + 2 * pw), dtype=dtype)
+
+
+def loops():
+    """The compiled loops (``_loops``); Numba is imported on first use, so ``import gradkit`` stays fast."""
+    from . import _loops
+    return _loops
+
+
+def channels_first(x):
+    """The (C, N, H, W) array of x (N, C, H, W), C-contiguous: free when x is the NCHW view of such an
+    array (every conv and pool output is), one copy otherwise."""
+    return numpy.ascontiguousarray(x.transpose(1, 0, 2, 3))
 
 
 def nchw(yc):

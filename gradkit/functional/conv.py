@@ -1,9 +1,9 @@
 """2-D convolution by im2col / col2im, fused, with first and second derivatives.
 
 conv2d is one fused op (not a composite of getitem / matmul / sum) for speed: a LeNet-5 step is
-mostly data movement, so the windows are gathered once by KH * KW strided slice copies into
-columns (C KH KW, N OH OW), multiplied by one GEMM, W (O, C KH KW) @ columns, and scattered back by
-KH * KW strided slice-adds (never ``numpy.add.at``). See ``_windows`` for the layout. The pooling ops live in ``pool`` and are re-exported here.
+mostly data movement, so the windows are gathered once into columns (C KH KW, N OH OW) by a
+compiled loop (``_loops.im2col``), multiplied by one GEMM, W (O, C KH KW) @ columns, and scattered
+back by its adjoint (``_loops.col2im``). See ``_windows`` for the layout. The pooling ops live in ``pool`` and are re-exported here.
 
 The derivatives are two more ops, each linear in both inputs, so every derivative of any order is
 again one of the three (``create_graph=True`` works):
@@ -20,7 +20,7 @@ from ..autograd import ops
 from ..autograd.function import Function
 from ..autograd.ops import _lift
 from ..autograd.tensor import Tensor
-from ._windows import Window, check_nchw, nchw
+from ._windows import Window, check_nchw, loops, nchw
 from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
 
 
@@ -36,14 +36,11 @@ class _Geometry:
         self.out_hw = window.output_size(*x_shape[2:])
 
     def columns(self, x):
-        """im2col, one strided slice copy per kernel position (kh, kw): row (c, kh, kw), column (n, i, j)."""
-        xc = self.window.padded(x)
-        c, n = xc.shape[:2]
-        kh, kw = self.window.kernel
-        cols = numpy.empty((c, kh * kw, n) + self.out_hw, dtype=x.dtype)
-        for k, (rows, columns) in enumerate(self.window.offsets(*self.out_hw)):
-            cols[:, k] = xc[:, :, rows, columns]
-        return cols.reshape(self.groups, -1, cols[0, 0].size)
+        """im2col: row (c, kh, kw), column (n, i, j) holds the input pixel that tap meets (0 in the padding)."""
+        n, c = x.shape[:2]
+        cols = numpy.empty((c,) + self.window.kernel + (n,) + self.out_hw, dtype=x.dtype)
+        loops().im2col(self.window.padded(x), *self.window.taps, cols)
+        return cols.reshape(self.groups, -1, n * self.out_hw[0] * self.out_hw[1])
 
     def weight_matrix(self, w):
         return w.reshape(self.groups, w.shape[0] // self.groups, -1)
@@ -56,14 +53,12 @@ class _Geometry:
         return nchw(ym.reshape((-1, self.x_shape[0]) + self.out_hw))
 
     def scatter_columns(self, dcols):
-        """col2im: add each column entry back to its pixel, one strided slice-add per (kh, kw)."""
-        n, c, h, w = self.x_shape
-        (ph, pw), (kh, kw) = self.window.padding, self.window.kernel
-        blocks = dcols.reshape((c, kh * kw, n) + self.out_hw)
-        dxc = numpy.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=dcols.dtype)
-        for k, (rows, columns) in enumerate(self.window.offsets(*self.out_hw)):
-            dxc[:, :, rows, columns] += blocks[:, k]
-        return self.window.unpad(dxc)
+        """col2im: add each column entry back to the pixel it was read from (the adjoint of ``columns``)."""
+        n, c = self.x_shape[:2]
+        dxp = self.window.padded_empty(self.x_shape, dcols.dtype)
+        blocks = numpy.ascontiguousarray(dcols).reshape((c,) + self.window.kernel + (n,) + self.out_hw)
+        loops().col2im(blocks, *self.window.taps, dxp)
+        return self.window.unpad(dxp)
 
 
 def _matmul(a, b):

@@ -1,9 +1,9 @@
-"""2-D max and average pooling by strided slices, fused, with first and second derivatives.
+"""2-D max and average pooling, fused, with first and second derivatives.
 
-Each pool is one op for speed: a pass over the KH * KW strided slices of the (C, N, H, W) view of
-the input (7x faster than reshaping into windows and reducing, in the measurements of issue 3),
-writing a (C, N, OH, OW) result whose NCHW view is returned (see ``_windows``). The gradients are ops of their own,
-linear in their input, so they can be differentiated again:
+Each pool is one op whose loop over windows is compiled (``_loops``), reading the (C, N, H, W)
+memory of the input and writing a (C, N, OH, OW) result whose NCHW view is returned (see
+``_windows``). The gradients are ops of their own, linear in their input, so they can be
+differentiated again:
 
     max pool:  scatter gy to the (first) maximal element of each window;  its adjoint is a gather.
     avg pool:  spread gy / (KH KW) over each window;                      its adjoint is avg pool.
@@ -15,111 +15,91 @@ import numpy
 from ..autograd.function import Function
 from ..autograd.ops import _lift
 from ..autograd.tensor import Tensor
-from ._windows import Window, check_nchw, nchw
+from ._windows import Window, channels_first, check_nchw, loops, nchw
 
 
 class _PoolGeometry:
     def __init__(self, window: Window, x_shape: tuple):
         self.window, self.x_shape = window, tuple(x_shape)
         self.out_hw = window.output_size(*x_shape[2:])
-        self.overlapping = any(k > s for k, s in zip(window.kernel, window.stride))
+        self.taps = window.kernel + window.stride  # pools have no dilation; padding is in the arrays
 
-    def slices(self, xc):
-        """The KH KW strided views (C, N, OH, OW) of a padded (C, N, H, W) array, one per kernel position."""
-        return [xc[:, :, rows, cols] for rows, cols in self.window.offsets(*self.out_hw)]
+    def output(self, like):
+        """An empty (C, N, OH, OW) array of like's dtype."""
+        n, c = self.x_shape[:2]
+        return numpy.empty((c, n) + self.out_hw, dtype=like.dtype)
 
-    def reduce(self, x, fill, combine):
-        """y = combine(...combine(s_0, s_1)..., s_last) over the window slices, as (C, N, OH, OW)."""
-        xs = self.slices(self.window.padded(x, fill))
-        yc = numpy.empty(xs[0].shape, dtype=x.dtype)
-        numpy.copyto(yc, xs[0])
-        for s in xs[1:]:
-            combine(yc, s, out=yc)
-        return yc
+    def image(self, like):
+        """An empty padded (C, N, H + 2 ph, W + 2 pw) array of like's dtype, for a gradient with respect to
+        the input (``window.unpad`` gives its NCHW view)."""
+        return self.window.padded_empty(self.x_shape, like.dtype)
 
-    def scatter(self, gy, weights):
-        """gx: gy times weights[k] added to the pixels at kernel position k (weights: masks or a number)."""
-        n, c, h, w = self.x_shape
-        ph, pw = self.window.padding
-        gyc = gy.transpose(1, 0, 2, 3)
-        dxc = numpy.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=gy.dtype)
-        for dst, weight in zip(self.slices(dxc), weights):
-            if self.overlapping:
-                dst += gyc * weight
-            else:
-                numpy.multiply(gyc, weight, out=dst)
-        return self.window.unpad(dxc)
+    def scale(self, dtype):
+        """1 / (KH KW) in ``dtype`` (average pooling divides by the whole window, padding included)."""
+        kh, kw = self.window.kernel
+        return numpy.dtype(dtype).type(1.0 / (kh * kw))
 
 
 class MaxPool2d(Function):
     """y = the max of each window (padding counts as -inf).
 
     Backward: the whole gradient goes to ONE element per window, the first maximal one in row-major
-    window order, as PyTorch (never split between ties).
+    window order, as PyTorch (never split between ties). A NaN in a window is its maximum.
     """
 
     def __init__(self, geometry: _PoolGeometry):
         self.geometry = geometry
-        self.winners = None
 
     def forward(self, x):
-        self.yc = self.geometry.reduce(x, -numpy.inf, numpy.maximum)
-        return nchw(self.yc)
-
-    def _winners(self):
-        """One boolean mask per kernel position: True where that position holds the window's first maximum."""
-        if self.winners is None:
-            g = self.geometry
-            free = numpy.ones(self.yc.shape, dtype=bool)
-            self.winners = []
-            for s in g.slices(g.window.padded(self.inputs[0].data, -numpy.inf)):
-                hit = s == self.yc
-                hit &= free
-                free ^= hit
-                self.winners.append(hit)
-        return self.winners
+        g = self.geometry
+        yc = g.output(x)
+        self.argmax = numpy.empty(yc.shape, dtype=numpy.int32)
+        loops().max_pool(g.window.padded(x, -numpy.inf), *g.taps, yc, self.argmax)
+        return nchw(yc)
 
     def backward(self, gy):
-        return MaxPoolScatter(self.geometry, self._winners())(gy)
+        return MaxPoolScatter(self.geometry, self.argmax)(gy)
 
     def jvp(self, t):
-        return MaxPoolGather(self.geometry, self._winners())(t)
+        return MaxPoolGather(self.geometry, self.argmax)(t)
 
 
 class MaxPoolScatter(Function):
     """gx = the gradient of max pooling: each gy added at its window's winning element."""
 
-    def __init__(self, geometry: _PoolGeometry, winners):
-        self.geometry, self.winners = geometry, winners
+    def __init__(self, geometry: _PoolGeometry, argmax):
+        self.geometry, self.argmax = geometry, argmax
 
     def forward(self, gy):
-        return self.geometry.scatter(gy, self.winners)
+        g = self.geometry
+        gxp = g.image(gy)
+        loops().max_pool_scatter(channels_first(gy), self.argmax, *g.taps[1:], gxp)
+        return g.window.unpad(gxp)
 
     def backward(self, ggx):
-        return MaxPoolGather(self.geometry, self.winners)(ggx)
+        return MaxPoolGather(self.geometry, self.argmax)(ggx)
 
     def jvp(self, t):
-        return MaxPoolScatter(self.geometry, self.winners)(t)
+        return MaxPoolScatter(self.geometry, self.argmax)(t)
 
 
 class MaxPoolGather(Function):
     """y = x at each window's winning element (the adjoint of ``MaxPoolScatter``)."""
 
-    def __init__(self, geometry: _PoolGeometry, winners):
-        self.geometry, self.winners = geometry, winners
+    def __init__(self, geometry: _PoolGeometry, argmax):
+        self.geometry, self.argmax = geometry, argmax
 
     def forward(self, x):
         g = self.geometry
-        yc = numpy.zeros(self.winners[0].shape, dtype=x.dtype)
-        for s, hit in zip(g.slices(g.window.padded(x, 0)), self.winners):
-            yc += s * hit
+        yc = g.output(x)
+        loops().max_pool_gather(g.window.padded(x), self.argmax, *g.taps[1:], yc)
         return nchw(yc)
 
     def backward(self, gy):
-        return MaxPoolScatter(self.geometry, self.winners)(gy)
+        return MaxPoolScatter(self.geometry, self.argmax)(gy)
 
     def jvp(self, t):
-        return MaxPoolGather(self.geometry, self.winners)(t)
+        return MaxPoolGather(self.geometry, self.argmax)(t)
 
 
 class AvgPool2d(Function):
@@ -132,9 +112,9 @@ class AvgPool2d(Function):
         self.geometry = geometry
 
     def forward(self, x):
-        yc = self.geometry.reduce(x, 0, numpy.add)
-        kh, kw = self.geometry.window.kernel
-        yc *= x.dtype.type(1.0 / (kh * kw))
+        g = self.geometry
+        yc = g.output(x)
+        loops().window_sum(g.window.padded(x), *g.taps, g.scale(x.dtype), yc)
         return nchw(yc)
 
     def backward(self, gy):
@@ -151,8 +131,10 @@ class AvgPoolScatter(Function):
         self.geometry = geometry
 
     def forward(self, gy):
-        kh, kw = self.geometry.window.kernel
-        return self.geometry.scatter(gy, [gy.dtype.type(1.0 / (kh * kw))] * (kh * kw))
+        g = self.geometry
+        gxp = g.image(gy)
+        loops().window_spread(channels_first(gy), *g.taps, g.scale(gy.dtype), gxp)
+        return g.window.unpad(gxp)
 
     def backward(self, ggx):
         return AvgPool2d(self.geometry)(ggx)

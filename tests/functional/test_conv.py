@@ -135,3 +135,12 @@ def test_errors_name_conv2d_and_shapes(call, message):
     with pytest.raises(ValueError) as info:
         call()
     assert message in str(info.value)
+
+
+def test_import_gradkit_leaves_numba_for_the_first_window_op():
+    """The compiled loops load Numba lazily: ``import gradkit`` must not pay for it (bench: <= 0.3 s)."""
+    import subprocess
+    import sys
+    code = ("import sys, gradkit as gk; assert 'numba' not in sys.modules; "
+            "gk.functional.max_pool2d(gk.randn(1, 1, 4, 4), 2); assert 'numba' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

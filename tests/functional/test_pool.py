@@ -88,3 +88,31 @@ def test_torch_is_the_oracle_for_count_include_pad(rng):
     ours = F.avg_pool2d(gk.Tensor(x), 3, 1, 1).data
     numpy.testing.assert_allclose(ours, TF.avg_pool2d(torch.tensor(x), 3, 1, 1, count_include_pad=True).numpy())
     numpy.testing.assert_allclose(ours[0, 0, 0, 0], x[0, 0, :2, :2].sum() / 9)
+
+
+@pytest.mark.parametrize("geometry", [(2, None, 0), (3, 2, 1), (3, 1, 1)])
+def test_max_pool_propagates_nan_as_torch(geometry, rng):
+    """A NaN in a window is its max, forward; backward, the window's gradient goes to a NaN (one of them)."""
+    kernel, stride, padding = geometry
+    x = rng.standard_normal((2, 3, 7, 8))
+    x[0, 1, 2, 3] = x[1, 2, 5, 6] = x[1, 2, 5, 7] = numpy.nan
+    ours = gk.Tensor(x, requires_grad=True)
+    y = F.max_pool2d(ours, kernel, stride, padding)
+    expected = TF.max_pool2d(torch.tensor(x), kernel, stride, padding).numpy()
+    numpy.testing.assert_array_equal(numpy.isnan(y.data), numpy.isnan(expected))
+    numpy.testing.assert_array_equal(y.data[~numpy.isnan(expected)], expected[~numpy.isnan(expected)])
+    y.sum().backward()
+    grad = ours.grad.data
+    assert grad.sum() == y.data.size                          # every window still sends its 1 somewhere
+    from_nan_windows = int(numpy.isnan(y.data).sum())
+    assert grad[numpy.isnan(x)].sum() == from_nan_windows     # ... and NaN windows send it to a NaN
+
+
+def test_max_pool_padding_never_wins_over_negative_values():
+    """Padding is -inf: a window of negative numbers that overlaps the padding keeps its own max."""
+    x = -1.0 - numpy.arange(16.0).reshape(1, 1, 4, 4)
+    a = gk.Tensor(x, requires_grad=True)
+    y = F.max_pool2d(a, 3, 2, 1)
+    numpy.testing.assert_array_equal(y.data, TF.max_pool2d(torch.tensor(x), 3, 2, 1).numpy())
+    y.sum().backward()
+    assert a.grad.data.sum() == y.data.size

@@ -1,0 +1,148 @@
+"""Compiled loops for the data-movement ops of convolution and pooling (private).
+
+im2col, col2im and pooling move every pixel but do almost no arithmetic, and in a LeNet-5 training
+step they cost as much as the matrix products. In NumPy they were strided slice copies, one call per
+kernel position, each an inner loop only OW long (10 in LeNet-5's second layer). Here each is one
+loop nest compiled by Numba (``bench/README.md`` has the figures); the compiled code is cached on
+disk (``cache=True``), so only the first run on a machine pays the compilation.
+
+Conventions:
+
+* Arrays are C-contiguous and in the (C, N, H, W) memory order of ``_windows``; the image side is
+  already padded (``Window.padded``), so every tap is inside it and no loop tests bounds.
+* Tap (i, j) of output (a, b) reads row a sh + i dh, column b sw + j dw of the padded image.
+* Computed indices are cast to unsigned (``_u``). Numba wraps negative indices around, and the test
+  for it, on every access, keeps LLVM from vectorising the loops: im2col of LeNet-5's first layer
+  took 1.03 ms with signed indices and 0.24 ms with unsigned ones. The indices are non-negative by
+  construction (the padding), which is what makes the cast safe.
+* One thread. Spreading the loops over both cores with ``prange`` was measured and dropped: on a
+  2-core machine its pool fought OpenBLAS's spinning workers for the cores, the training step gained
+  about 6% over this serial version, and it needed a fork-safe threading layer (TBB) as another
+  dependency, since GNU OpenMP, Numba's usual choice, aborts any process forked after it has run.
+"""
+from __future__ import annotations
+
+from numba import njit
+from numba import uint64 as _u
+
+_jit = njit(cache=True, nogil=True)
+
+
+@_jit
+def im2col(xp, kh, kw, sh, sw, dh, dw, cols):
+    """cols[c, i, j, n, a, b] = xp[c, n, a sh + i dh, b sw + j dw]."""
+    channels, batch = xp.shape[:2]
+    oh, ow = cols.shape[4], cols.shape[5]
+    for task in range(channels * batch):
+        n, c = task % batch, task // batch
+        for i in range(kh):
+            for j in range(kw):
+                for a in range(oh):
+                    y = _u(a * sh + i * dh)
+                    for b in range(ow):
+                        cols[c, i, j, n, a, b] = xp[c, n, y, _u(b * sw + j * dw)]
+
+
+@_jit
+def col2im(cols, kh, kw, sh, sw, dh, dw, outp):
+    """The adjoint of im2col: outp[c, n, y, x] = the sum of the cols entries read from (y, x)."""
+    channels, batch, height, width = outp.shape
+    oh, ow = cols.shape[4], cols.shape[5]
+    for task in range(channels * batch):
+        n, c = task % batch, task // batch
+        for y in range(height):
+            for x in range(width):
+                outp[c, n, y, x] = 0
+        for i in range(kh):
+            for j in range(kw):
+                for a in range(oh):
+                    y = _u(a * sh + i * dh)
+                    for b in range(ow):
+                        outp[c, n, y, _u(b * sw + j * dw)] += cols[c, i, j, n, a, b]
+
+
+@_jit
+def max_pool(xp, kh, kw, sh, sw, yc, argmax):
+    """yc = the max of each window; argmax = the tap i kw + j that holds it.
+
+    The first maximal tap in row-major order wins ties, as PyTorch; a NaN beats any number (the max
+    of NumPy and PyTorch propagates it).
+    """
+    channels, batch = xp.shape[:2]
+    oh, ow = yc.shape[2], yc.shape[3]
+    for task in range(channels * batch):
+        n, c = task % batch, task // batch
+        for a in range(oh):
+            for b in range(ow):
+                best = xp[c, n, _u(a * sh), _u(b * sw)]
+                where = 0
+                for i in range(kh):
+                    for j in range(kw):
+                        value = xp[c, n, _u(a * sh + i), _u(b * sw + j)]
+                        better = (value > best) | ((value != value) & (best == best))
+                        best = value if better else best
+                        where = i * kw + j if better else where
+                yc[c, n, a, b] = best
+                argmax[c, n, a, b] = where
+
+
+@_jit
+def max_pool_scatter(gyc, argmax, kw, sh, sw, outp):
+    """outp = 0, then each gyc[c, n, a, b] added at its window's argmax tap."""
+    channels, batch, height, width = outp.shape
+    oh, ow = gyc.shape[2], gyc.shape[3]
+    for task in range(channels * batch):
+        n, c = task % batch, task // batch
+        for y in range(height):
+            for x in range(width):
+                outp[c, n, y, x] = 0
+        for a in range(oh):
+            for b in range(ow):
+                k = argmax[c, n, a, b]
+                outp[c, n, _u(a * sh + k // kw), _u(b * sw + k % kw)] += gyc[c, n, a, b]
+
+
+@_jit
+def max_pool_gather(xp, argmax, kw, sh, sw, yc):
+    """yc[c, n, a, b] = xp at the window's argmax tap (the adjoint of max_pool_scatter)."""
+    channels, batch, oh, ow = yc.shape
+    for task in range(channels * batch):
+        n, c = task % batch, task // batch
+        for a in range(oh):
+            for b in range(ow):
+                k = argmax[c, n, a, b]
+                yc[c, n, a, b] = xp[c, n, _u(a * sh + k // kw), _u(b * sw + k % kw)]
+
+
+@_jit
+def window_sum(xp, kh, kw, sh, sw, scale, yc):
+    """yc = scale times the sum of each window: average pooling."""
+    channels, batch = xp.shape[:2]
+    oh, ow = yc.shape[2], yc.shape[3]
+    for task in range(channels * batch):
+        n, c = task % batch, task // batch
+        for a in range(oh):
+            for b in range(ow):
+                total = xp[c, n, 0, 0] * 0
+                for i in range(kh):
+                    for j in range(kw):
+                        total += xp[c, n, _u(a * sh + i), _u(b * sw + j)]
+                yc[c, n, a, b] = total * scale
+
+
+@_jit
+def window_spread(gyc, kh, kw, sh, sw, scale, outp):
+    """The adjoint of window_sum: outp = 0, then scale times each gyc added to its whole window."""
+    channels, batch, height, width = outp.shape
+    oh, ow = gyc.shape[2], gyc.shape[3]
+    for task in range(channels * batch):
+        n, c = task % batch, task // batch
+        for y in range(height):
+            for x in range(width):
+                outp[c, n, y, x] = 0
+        for a in range(oh):
+            for b in range(ow):
+                g = gyc[c, n, a, b] * scale
+                for i in range(kh):
+                    for j in range(kw):
+                        outp[c, n, _u(a * sh + i), _u(b * sw + j)] += g
