@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 
+from ..backend import get_array_module
 from .function import _check_finite
 from .mode import Mode, set_grad_enabled
 from .tensor import Tensor
@@ -43,7 +44,7 @@ def _seed(outputs, gradients):
                 raise RuntimeError(f"backward() without a gradient needs a one-element output, but this one has "
                                    f"shape {y.shape}. Reduce it first (y.sum().backward()) or pass the gradient "
                                    f"of the loss with respect to it: y.backward(gradient=...)")
-            g = Tensor._make(y.data * 0 + 1)
+            g = Tensor._make(get_array_module(y.data).ones_like(y.data))  # 1, even where y is NaN or inf
         else:
             g = _as_gradient(g, y)
             g = Tensor._make(g.data.copy()) if not g.requires_grad else g

@@ -251,3 +251,10 @@ def test_a_hook_on_a_temporary_fires_after_the_tensor_is_gone():
     z.backward()
     assert len(seen) == 1 and numpy.array_equal(seen[0], [3.0, 3.0])
     assert numpy.array_equal(x.grad.data, [60.0, 60.0])
+
+
+def test_backward_seeds_one_even_when_the_output_is_nan():
+    """d loss / d loss = 1 whatever the loss's value, as PyTorch: a NaN loss must not make every gradient NaN."""
+    a = gk.Tensor(numpy.array([1.0, numpy.nan, 2.0]), requires_grad=True)
+    a.sum().backward()
+    numpy.testing.assert_array_equal(a.grad.data, [1.0, 1.0, 1.0])
