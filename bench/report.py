@@ -55,12 +55,14 @@ def render(results: dict, workloads: dict, context: dict, targets: dict) -> str:
         if "gflops" in r:
             flops = f"{r['gflops'][mine]:.1f} / {r['gflops'][w.baseline]:.1f}"
         if name == "wide" and "peak_share" in r:
-            target += f" (gradkit {r['peak_share']:.0%}, PyTorch {r['torch_peak_share']:.0%})"
+            target += (f" (gradkit {r['peak_share']:.0%}, PyTorch {r['torch_peak_share']:.0%} of "
+                       f"{r['peak']:.0f} GFLOP/s, NumPy's GEMM timed between their runs)")
         lines.append(f"| {w.name} | {w.unit} | {_seconds(r[mine])} | {_seconds(r[w.baseline])} | {r['ratio']:.2f}x | "
                      f"{flops} | {target} | {met} |")
     if "gemm" in results:
-        lines += ["", "The GEMM row is NumPy's `matmul` (gradkit's engine) against `torch.mm`: its NumPy GFLOP/s is "
-                      "the peak the wide MLP's share is measured against."]
+        lines += ["", "The GEMM row is NumPy's `matmul` (gradkit's engine) against `torch.mm`. The wide MLP's share "
+                      "of the peak is measured against the same 2048^3 NumPy product timed again, interleaved with "
+                      "the wide MLP's own runs."]
     notes = [n for w in workloads.values() for n in w.notes]
     if notes:
         lines += [""] + [f"- {n}" for n in notes]

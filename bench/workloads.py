@@ -30,6 +30,7 @@ class Workload:
     inner: int = 1               # units per timed repeat
     warmup: int = 0              # untimed units first
     notes: list = field(default_factory=list)
+    contestant_flops: dict = field(default_factory=dict)  # label -> flops per unit, where not ``flops``
 
 
 # ---------------------------------------------------------------------------------------- twins
@@ -179,17 +180,42 @@ def _adam(lr):
     return make
 
 
-def gemm_workload(n: int = 2048) -> Workload:
-    """float32 GEMM n x n x n, NumPy (gradkit's engine) and torch.mm: the peak the others are measured against."""
+def _numpy_gemm(n: int):
+    """One float32 n x n x n NumPy product (gradkit's engine) as a callable, its inputs made once."""
     import numpy
-    import torch
     rng = numpy.random.default_rng(0)
     a, b = (rng.standard_normal((n, n), dtype=numpy.float32) for _ in range(2))
+    out = numpy.empty_like(a)
+    return lambda: numpy.matmul(a, b, out=out), a, b
+
+
+def gemm_workload(n: int = 2048) -> Workload:
+    """float32 GEMM n x n x n, NumPy (gradkit's engine) and torch.mm: the peak the others are measured against."""
+    import torch
+    gemm, a, b = _numpy_gemm(n)
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-    out, tout = numpy.empty_like(a), torch.empty(n, n)
-    return Workload(f"float32 GEMM {n}x{n}x{n}", "call",
-                    {"numpy": lambda: numpy.matmul(a, b, out=out), "pytorch": lambda: torch.mm(ta, tb, out=tout)},
+    tout = torch.empty(n, n)
+    return Workload(f"float32 GEMM {n}x{n}x{n}", "call", {"numpy": gemm, "pytorch": lambda: torch.mm(ta, tb, out=tout)},
                     flops=2.0 * n ** 3, baseline="numpy", inner=3, warmup=1)
+
+
+PEAK = "numpy GEMM peak"
+
+
+def with_gemm_peak(workload: Workload, calls: int = 4, n: int = 2048) -> Workload:
+    """Add NumPy's GEMM peak as a third contestant, interleaved with the other two: a share of the peak
+    then compares rates taken moments apart. (Measured in a separate row, the peak and the wide MLP
+    were taken a minute apart, and on this shared machine the share swung from 64% to 81% between two
+    runs of the suite; PyTorch's swung alike.)"""
+    gemm, _, _ = _numpy_gemm(n)
+
+    def peak():
+        for _ in range(calls):
+            gemm()
+
+    workload.contestants[PEAK] = peak
+    workload.contestant_flops[PEAK] = calls * 2.0 * n ** 3
+    return workload
 
 
 def loader_workload(data, batch: int = 100) -> Workload:
@@ -221,9 +247,9 @@ def training_workloads(train, quick: bool) -> dict:
                                       _torch_mlp(), _sgd(0.01), train, 100),
         "lenet5": lambda: build_training("LeNet-5, Adam lr 1e-3, batch 100", nn.models.lenet5(rng=0), _torch_lenet(),
                                          _adam(1e-3), train, 100),
-        "wide": lambda: build_training("wide MLP 784-1024-1024-10, SGD lr 0.01, batch 256",
-                                       _gk_mlp_of([784, 1024, 1024, 10]), _torch_mlp([784, 1024, 1024, 10]),
-                                       _sgd(0.01), train, 256),
+        "wide": lambda: with_gemm_peak(build_training("wide MLP 784-1024-1024-10, SGD lr 0.01, batch 256",
+                                                      _gk_mlp_of([784, 1024, 1024, 10]),
+                                                      _torch_mlp([784, 1024, 1024, 10]), _sgd(0.01), train, 256)),
         "bn_dropout": lambda: build_training("MLP 784-256-256-10 + BatchNorm + dropout 0.2, Adam lr 1e-3, batch 100",
                                              _gk_mlp_of([784, 256, 256, 10], True, 0.2),
                                              _torch_mlp([784, 256, 256, 10], True, 0.2), _adam(1e-3), train, 100),
