@@ -9,7 +9,8 @@ disk (``cache=True``), so only the first run on a machine pays the compilation.
 Conventions:
 
 * Arrays are C-contiguous and in the (C, N, H, W) memory order of ``_windows``; the image side is
-  already padded (``Window.padded``), so every tap is inside it and no loop tests bounds.
+  already padded (``Window.padded``), so every tap is inside it and no loop tests bounds. The
+  adjoints (col2im, the scatters) add into a zeroed padded image (``Window.padded_zeros``).
 * Tap (i, j) of output (a, b) reads row a sh + i dh, column b sw + j dw of the padded image.
 * Computed indices are cast to unsigned (``_u``). Numba wraps negative indices around, and the test
   for it, on every access, keeps LLVM from vectorising the loops: im2col of LeNet-5's first layer
@@ -45,14 +46,11 @@ def im2col(xp, kh, kw, sh, sw, dh, dw, cols):
 
 @_jit
 def col2im(cols, kh, kw, sh, sw, dh, dw, outp):
-    """The adjoint of im2col: outp[c, n, y, x] = the sum of the cols entries read from (y, x)."""
-    channels, batch, height, width = outp.shape
+    """The adjoint of im2col: outp[c, n, y, x] += the cols entries read from (y, x)."""
+    channels, batch = outp.shape[:2]
     oh, ow = cols.shape[4], cols.shape[5]
     for c in range(channels):
         for n in range(batch):
-            for y in range(height):
-                for x in range(width):
-                    outp[c, n, y, x] = 0
             for i in range(kh):
                 for j in range(kw):
                     for a in range(oh):
@@ -98,14 +96,11 @@ def max_pool(xp, kh, kw, sh, sw, yc, argmax):
 
 @_jit
 def max_pool_scatter(gyc, argmax, kw, sh, sw, outp):
-    """outp = 0, then each gyc[c, n, a, b] added at its window's argmax tap."""
-    channels, batch, height, width = outp.shape
+    """Each gyc[c, n, a, b] added to outp at its window's argmax tap."""
+    channels, batch = outp.shape[:2]
     oh, ow = gyc.shape[2], gyc.shape[3]
     for c in range(channels):
         for n in range(batch):
-            for y in range(height):
-                for x in range(width):
-                    outp[c, n, y, x] = 0
             for a in range(oh):
                 for b in range(ow):
                     k = argmax[c, n, a, b]
@@ -150,14 +145,11 @@ def window_sum(xp, kh, kw, sh, sw, scale, yc):
 
 @_jit
 def window_spread(gyc, kh, kw, sh, sw, scale, outp):
-    """The adjoint of window_sum: outp = 0, then scale times each gyc added to its whole window."""
-    channels, batch, height, width = outp.shape
+    """The adjoint of window_sum: scale times each gyc added to outp over its whole window."""
+    channels, batch = outp.shape[:2]
     oh, ow = gyc.shape[2], gyc.shape[3]
     for c in range(channels):
         for n in range(batch):
-            for y in range(height):
-                for x in range(width):
-                    outp[c, n, y, x] = 0
             for a in range(oh):
                 for b in range(ow):
                     g = gyc[c, n, a, b] * scale

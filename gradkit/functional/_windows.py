@@ -63,12 +63,12 @@ class Window:
             xpc = xpc[:, :, ph:xpc.shape[2] - ph, pw:xpc.shape[3] - pw]
         return xpc.transpose(1, 0, 2, 3)
 
-    def padded_empty(self, shape, dtype):
-        """An empty (C, N, H + 2 ph, W + 2 pw) array for an input of NCHW ``shape``: where the
-        compiled adjoints (col2im, scatters) write before ``unpad``."""
+    def padded_zeros(self, shape, dtype):
+        """A zeroed (C, N, H + 2 ph, W + 2 pw) array for an input of NCHW ``shape``: where the
+        compiled adjoints (col2im, scatters) add before ``unpad``."""
         n, c, h, w = shape
         ph, pw = self.padding
-        return numpy.empty((c, n, h + 2 * ph, w + 2 * pw), dtype=dtype)
+        return numpy.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=dtype)
 
 
 def loops():

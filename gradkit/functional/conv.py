@@ -55,7 +55,7 @@ class _Geometry:
     def scatter_columns(self, dcols):
         """col2im: add each column entry back to the pixel it was read from (the adjoint of ``columns``)."""
         n, c = self.x_shape[:2]
-        dxp = self.window.padded_empty(self.x_shape, dcols.dtype)
+        dxp = self.window.padded_zeros(self.x_shape, dcols.dtype)
         blocks = numpy.ascontiguousarray(dcols).reshape((c,) + self.window.kernel + (n,) + self.out_hw)
         loops().col2im(blocks, *self.window.taps, dxp)
         return self.window.unpad(dxp)

@@ -30,9 +30,9 @@ class _PoolGeometry:
         return numpy.empty((c, n) + self.out_hw, dtype=like.dtype)
 
     def image(self, like):
-        """An empty padded (C, N, H + 2 ph, W + 2 pw) array of like's dtype, for a gradient with respect to
+        """A zeroed padded (C, N, H + 2 ph, W + 2 pw) array of like's dtype, for a gradient with respect to
         the input (``window.unpad`` gives its NCHW view)."""
-        return self.window.padded_empty(self.x_shape, like.dtype)
+        return self.window.padded_zeros(self.x_shape, like.dtype)
 
     def scale(self, dtype):
         """1 / (KH KW) in ``dtype`` (average pooling divides by the whole window, padding included)."""
