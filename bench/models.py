@@ -18,7 +18,7 @@ import os
 def _pin_threads(threads: int | None) -> None:
     """Pin BLAS and torch to ``threads`` before numpy is imported (its pools start at import)."""
     if threads:
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = str(threads)
 
 

@@ -95,7 +95,7 @@ def max_pool(xp, kh, kw, sh, sw, yc, argmax):
 
 
 @_jit
-def max_pool_scatter(gyc, argmax, kw, sh, sw, outp):
+def max_pool_scatter(gyc, argmax, kh, kw, sh, sw, outp):
     """Each gyc[c, n, a, b] added to outp at its window's argmax tap."""
     channels, batch = outp.shape[:2]
     oh, ow = gyc.shape[2], gyc.shape[3]
@@ -108,7 +108,7 @@ def max_pool_scatter(gyc, argmax, kw, sh, sw, outp):
 
 
 @_jit
-def max_pool_gather(xp, argmax, kw, sh, sw, yc):
+def max_pool_gather(xp, argmax, kh, kw, sh, sw, yc):
     """yc[c, n, a, b] = xp at the window's argmax tap (the adjoint of max_pool_scatter)."""
     channels, batch, oh, ow = yc.shape
     for c in range(channels):

@@ -4,7 +4,7 @@ Layout: the public API is NCHW, as PyTorch. Inside, the kernels work on the (C, 
 order (``channels_first``) and allocate their results in that order, handing back the NCHW view of
 them. The GEMM of a convolution, W (O, C KH KW) @ columns (C KH KW, N OH OW), yields (O, N OH OW)
 directly, so conv -> relu -> pool -> conv never copies between layouts. The loops over windows are
-compiled (``_loops``) and padding is never materialised. (An NHWC layout with (KH, KW, C) windows
+compiled (``_loops``); an input with padding is copied once into a padded array, so they test no bounds. (An NHWC layout with (KH, KW, C) windows
 was measured when these loops were NumPy slices, and was 2-10x slower at LeNet-5 shapes.)
 """
 from __future__ import annotations

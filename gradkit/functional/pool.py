@@ -73,7 +73,7 @@ class MaxPoolScatter(Function):
     def forward(self, gy):
         g = self.geometry
         gxp = g.image(gy)
-        loops().max_pool_scatter(channels_first(gy), self.argmax, *g.taps[1:], gxp)
+        loops().max_pool_scatter(channels_first(gy), self.argmax, *g.taps, gxp)
         return g.window.unpad(gxp)
 
     def backward(self, ggx):
@@ -92,7 +92,7 @@ class MaxPoolGather(Function):
     def forward(self, x):
         g = self.geometry
         yc = g.output(x)
-        loops().max_pool_gather(g.window.padded(x), self.argmax, *g.taps[1:], yc)
+        loops().max_pool_gather(g.window.padded(x), self.argmax, *g.taps, yc)
         return nchw(yc)
 
     def backward(self, gy):
