@@ -23,10 +23,13 @@ Conventions:
 """
 from __future__ import annotations
 
+import numpy
 from numba import njit
 from numba import uint64 as _u
 
 _jit = njit(cache=True, nogil=True)
+# Reductions may be reassociated (summed in SIMD lanes); NaN and infinity keep their IEEE meaning.
+_jit_sum = njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
 
 
 @_jit
@@ -57,6 +60,99 @@ def col2im(cols, kh, kw, sh, sw, dh, dw, outp):
                         y = _u(a * sh + i * dh)
                         for b in range(ow):
                             outp[c, n, y, _u(b * sw + j * dw)] += cols[c, i, j, n, a, b]
+
+
+@_jit
+def tap_offsets(xp, kh, kw, dh, dw):
+    """Where tap (c, i, j) of image 0's windows starts in the flat padded array xp (C, N, Hp, Wp)."""
+    channels, batch, hp, wp = xp.shape
+    offsets = numpy.empty(channels * kh * kw, numpy.uint64)
+    for c in range(channels):
+        for i in range(kh):
+            for j in range(kw):
+                offsets[(c * kh + i) * kw + j] = c * batch * hp * wp + i * dh * wp + j * dw
+    return offsets
+
+
+@_jit_sum
+def conv_direct(xp, kh, kw, dh, dw, wm, bias, yc):
+    """yc[o, n, a, b] = bias[o] + sum_{c, i, j} wm[o, (c i j)] xp[c, n, a + i dh, b + j dw] (stride 1).
+
+    No columns: each output row (a, .) sits at a + i dh, . + j dw of the padded image, so with rows
+    laid end to end at the padded width Wp, one tap is one contiguous run of
+    L = (OH - 1) Wp + OW values, multiplied into an accumulator of the same run (the Wp - OW values
+    between rows are computed and dropped). Four taps per pass over the accumulator.
+    """
+    channels, batch, hp, wp = xp.shape
+    outs, taps = wm.shape
+    oh, ow = yc.shape[2], yc.shape[3]
+    run = (oh - 1) * wp + ow
+    flat = xp.reshape(channels * batch * hp * wp)
+    offsets = tap_offsets(xp, kh, kw, dh, dw)
+    acc = numpy.empty(run, yc.dtype)
+    whole = taps - taps % 4
+    for n in range(batch):
+        base = _u(n * hp * wp)
+        for o in range(outs):
+            b0 = bias[o]
+            for k in range(run):
+                acc[k] = b0
+            for t in range(0, whole, 4):
+                w0, w1, w2, w3 = wm[o, t], wm[o, t + 1], wm[o, t + 2], wm[o, t + 3]
+                a0, a1 = base + offsets[t], base + offsets[t + 1]
+                a2, a3 = base + offsets[t + 2], base + offsets[t + 3]
+                for k in range(run):
+                    acc[k] += (w0 * flat[_u(a0 + k)] + w1 * flat[_u(a1 + k)]) + (w2 * flat[_u(a2 + k)] + w3 * flat[_u(a3 + k)])
+            for t in range(whole, taps):
+                w0, a0 = wm[o, t], base + offsets[t]
+                for k in range(run):
+                    acc[k] += w0 * flat[_u(a0 + k)]
+            for a in range(oh):
+                for b in range(ow):
+                    yc[o, n, a, b] = acc[_u(a * wp + b)]
+
+
+@_jit_sum
+def conv_direct_weight(xp, gyc, kh, kw, dh, dw, gw):
+    """gw[o, (c i j)] += sum_{n, a, b} gyc[o, n, a, b] xp[c, n, a + i dh, b + j dw] (stride 1; the
+    adjoint of conv_direct in its weights). gyc is laid out at the padded width, zeros between rows,
+    so each tap is one dot product of contiguous runs; each image's sums are added into gw, which
+    may be float64."""
+    channels, batch, hp, wp = xp.shape
+    outs, _, oh, ow = gyc.shape
+    run = (oh - 1) * wp + ow
+    flat = xp.reshape(channels * batch * hp * wp)
+    offsets = tap_offsets(xp, kh, kw, dh, dw)
+    taps = offsets.shape[0]
+    g = numpy.zeros(run, xp.dtype)
+    whole = taps - taps % 4
+    zero = g[0]  # a 0 of xp's dtype: g is still all zeros
+    for n in range(batch):
+        base = _u(n * hp * wp)
+        for o in range(outs):
+            for a in range(oh):
+                for b in range(ow):
+                    g[_u(a * wp + b)] = gyc[o, n, a, b]
+            for t in range(0, whole, 4):
+                a0, a1 = base + offsets[t], base + offsets[t + 1]
+                a2, a3 = base + offsets[t + 2], base + offsets[t + 3]
+                s0 = s1 = s2 = s3 = zero
+                for k in range(run):
+                    gk = g[k]
+                    s0 += gk * flat[_u(a0 + k)]
+                    s1 += gk * flat[_u(a1 + k)]
+                    s2 += gk * flat[_u(a2 + k)]
+                    s3 += gk * flat[_u(a3 + k)]
+                gw[o, t] += s0
+                gw[o, t + 1] += s1
+                gw[o, t + 2] += s2
+                gw[o, t + 3] += s3
+            for t in range(whole, taps):
+                a0 = base + offsets[t]
+                s0 = zero
+                for k in range(run):
+                    s0 += g[k] * flat[_u(a0 + k)]
+                gw[o, t] += s0
 
 
 @njit(inline="always")

@@ -5,6 +5,12 @@ mostly data movement, so the windows are gathered once into columns (C KH KW, N 
 compiled loop (``_loops.im2col``), multiplied by one GEMM, W (O, C KH KW) @ columns, and scattered
 back by its adjoint (``_loops.col2im``). See ``_windows`` for the layout. The pooling ops live in ``pool`` and are re-exported here.
 
+Convolutions of stride 1 with few channels (LeNet-5's first layer: 1 -> 6) skip the columns: their
+GEMM has too few rows to pay for writing and reading them (7.8 MB for LeNet-5's first layer at batch
+100), so the forward pass and the weight gradient are compiled loops over the padded image
+(``_loops.conv_direct``, ``_loops.conv_direct_weight``). The input gradient always goes through
+the GEMM and col2im.
+
 The derivatives are two more ops, each linear in both inputs, so every derivative of any order is
 again one of the three (``create_graph=True`` works):
 
@@ -20,7 +26,9 @@ from ..autograd import ops
 from ..autograd.function import Function
 from ..autograd.ops import _lift
 from ..autograd.tensor import Tensor
-from ._windows import Window, check_nchw, loops, nchw
+from ._windows import Window, channels_first, check_nchw, loops, nchw
+
+DIRECT_MAX_CHANNEL_PAIRS = 64  # input channels x output channels
 from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
 
 
@@ -34,6 +42,38 @@ class _Geometry:
         self.window, self.groups = window, groups
         self.x_shape, self.w_shape = tuple(x_shape), tuple(w_shape)
         self.out_hw = window.output_size(*x_shape[2:])
+        # column-free loops where they beat im2col + GEMM (measured in bench/README.md): stride 1,
+        # one group, few channels in times out (the GEMM's efficiency grows with the output channels)
+        self.direct = window.stride == (1, 1) and groups == 1 and x_shape[1] * w_shape[0] <= DIRECT_MAX_CHANNEL_PAIRS
+
+    def forward(self, x, w, b):
+        """conv(x, w) + b as the NCHW view of an (O, N, OH, OW) array, and what ``weight_grad`` can
+        reuse: the padded input (direct loops) or the columns (im2col + GEMM)."""
+        if self.direct:
+            xp = self.window.padded(x)
+            yc = numpy.empty((w.shape[0], x.shape[0]) + self.out_hw, dtype=x.dtype)
+            bias = numpy.zeros(w.shape[0], x.dtype) if b is None else b
+            loops().conv_direct(xp, *self.window.kernel, *self.window.dilation,
+                                numpy.ascontiguousarray(w).reshape(w.shape[0], -1), bias, yc)
+            return nchw(yc), xp
+        cols = self.columns(x)
+        ym = _matmul(self.weight_matrix(w), cols)
+        if b is not None:
+            ym = ym.reshape(b.shape[0], -1)
+            ym += b[:, None]
+        return self.output_from_matrix(ym), cols
+
+    def weight_grad(self, x, gy, saved=None):
+        """The gradient of conv(x, w) with respect to w, from ``saved`` (``forward``'s) when given."""
+        if self.direct:
+            xp = self.window.padded(x) if saved is None else saved
+            gw = numpy.zeros((self.w_shape[0], xp.shape[0] * self.window.kernel[0] * self.window.kernel[1]))
+            loops().conv_direct_weight(xp, channels_first(gy), *self.window.kernel, *self.window.dilation, gw)
+            return gw.astype(x.dtype).reshape(self.w_shape)
+        cols = self.columns(x) if saved is None else saved
+        # (cols @ gy^T)^T, not gy @ cols^T: the same product, 1.7x faster in OpenBLAS at LeNet-5 shapes
+        return numpy.ascontiguousarray(_matmul(cols, self.output_matrix(gy).transpose(0, 2, 1)).swapaxes(-1, -2)
+                                       ).reshape(self.w_shape)
 
     def columns(self, x):
         """im2col: row (c, kh, kw), column (n, i, j) holds the input pixel that tap meets (0 in the padding)."""
@@ -76,19 +116,14 @@ class Conv2d(Function):
         self.geometry = geometry
 
     def forward(self, x, w, b=None):
-        g = self.geometry
-        self.cols = g.columns(x)
-        ym = _matmul(g.weight_matrix(w), self.cols)
-        if b is not None:
-            ym = ym.reshape(b.shape[0], -1)
-            ym += b[:, None]
-        return g.output_from_matrix(ym)
+        y, self.saved = self.geometry.forward(x, w, b)
+        return y
 
     def backward(self, gy):
         x, w = self.inputs[:2]
         g = self.geometry
         gx = ConvGradInput(g)(gy, w) if x.requires_grad else None
-        gw = ConvGradWeight(g, self.cols)(x, gy) if w.requires_grad else None
+        gw = ConvGradWeight(g, self.saved)(x, gy) if w.requires_grad else None
         if len(self.inputs) == 2:
             return gx, gw
         gb = ops.sum(gy, (0, 2, 3)) if self.inputs[2].requires_grad else None
@@ -131,16 +166,13 @@ class ConvGradWeight(Function):
     reused when given. Linear in x and in gy: d/dx is conv_grad_input(gy, .), d/dgy is conv(x, .).
     """
 
-    def __init__(self, geometry: _Geometry, columns=None):
-        self.geometry, self.columns = geometry, columns
+    def __init__(self, geometry: _Geometry, saved=None):
+        self.geometry, self.saved = geometry, saved
 
     def forward(self, x, gy):
-        g = self.geometry
-        cols = g.columns(x) if self.columns is None else self.columns
-        self.columns = None
-        # (cols @ gy^T)^T, not gy @ cols^T: the same product, 1.7x faster in OpenBLAS at LeNet-5 shapes
-        return numpy.ascontiguousarray(_matmul(cols, g.output_matrix(gy).transpose(0, 2, 1)).swapaxes(-1, -2)
-                                       ).reshape(g.w_shape)
+        gw = self.geometry.weight_grad(x, gy, self.saved)
+        self.saved = None
+        return gw
 
     def backward(self, ggw):
         x, gy = self.inputs

@@ -1,11 +1,13 @@
 """conv2d against PyTorch, float64 gradcheck and gradgradcheck, forward mode, layouts, errors."""
 import numpy
 import pytest
+import torch
 import torch.nn.functional as TF
 from hypothesis import given, settings, strategies as st
 
 import gradkit as gk
 import gradkit.functional as F
+import gradkit.functional.conv as conv_module
 
 # (N, C, H, W, O, (KH, KW), stride, padding, dilation, groups)
 CASES = [
@@ -33,15 +35,56 @@ def _conv(case):
             lambda x, w, b=None: TF.conv2d(x, w, b, stride, padding, dilation, groups))
 
 
+@pytest.fixture(params=["columns", "direct"])
+def path(request, monkeypatch):
+    """Run a test with every stride-1 ungrouped conv on the column-free loops ("direct"), or on none
+    ("columns"), and count the calls of the direct loops, so a test can see which path it took."""
+    monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PAIRS", 10**9 if request.param == "direct" else 0)
+    calls = []
+    loops = conv_module.loops()
+    for name in ("conv_direct", "conv_direct_weight"):
+        kernel = getattr(loops, name)
+        monkeypatch.setattr(loops, name, lambda *a, _k=kernel, _n=name: (calls.append(_n), _k(*a))[1])
+    return request.param, calls
+
+
+def _direct_applies(case):
+    return case[6] == 1 and case[9] == 1  # stride 1, one group
+
+
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
 @pytest.mark.parametrize("case", CASES)
-def test_against_torch(case, dtype, check, rng):
+def test_against_torch(case, dtype, check, rng, path):
     ours, theirs = _conv(case)
     check.against_torch(ours, theirs, _arrays(rng, case), dtype, what=f"conv2d {case}")
+    mode, calls = path
+    expected = ["conv_direct", "conv_direct_weight"] if mode == "direct" and _direct_applies(case) else []
+    assert calls == expected, f"{mode} path of {case} called {calls}"
 
 
-@pytest.mark.parametrize("case", CASES[:2] + CASES[5:8])
-def test_without_bias_and_without_input_gradient(case, check, rng):
+def test_lenet_first_layer_takes_the_direct_path_by_default():
+    g = conv_module._Geometry(conv_module.Window("conv2d", 5, 1, 2), 1, (100, 1, 28, 28), (6, 1, 5, 5))
+    wide = conv_module._Geometry(conv_module.Window("conv2d", 5, 1, 2), 1, (100, 6, 14, 14), (16, 6, 5, 5))
+    strided = conv_module._Geometry(conv_module.Window("conv2d", 5, 2, 2), 1, (100, 1, 28, 28), (6, 1, 5, 5))
+    assert g.direct and not wide.direct and not strided.direct
+
+
+def test_direct_path_propagates_nan_and_inf_as_torch(check, path):
+    """The direct loops reassociate their sums: NaN and infinity must still reach the outputs they touch."""
+    x = numpy.zeros((2, 1, 6, 7))
+    x[0, 0, 2, 3], x[1, 0, 4, 1] = numpy.nan, numpy.inf
+    w = numpy.random.default_rng(0).standard_normal((3, 1, 3, 3))
+    for dtype in (numpy.float32, numpy.float64):
+        ours = F.conv2d(gk.Tensor(x.astype(dtype)), gk.Tensor(w.astype(dtype)), padding=1).data
+        theirs = TF.conv2d(torch.tensor(x.astype(dtype)), torch.tensor(w.astype(dtype)), padding=1).numpy()
+        numpy.testing.assert_array_equal(numpy.isnan(ours), numpy.isnan(theirs))
+        finite = numpy.isfinite(theirs)
+        numpy.testing.assert_array_equal(ours[~finite & ~numpy.isnan(theirs)], theirs[~finite & ~numpy.isnan(theirs)])
+        check.close(ours[finite], theirs[finite], dtype)
+
+
+@pytest.mark.parametrize("case", CASES[:3] + CASES[5:8])
+def test_without_bias_and_without_input_gradient(case, check, rng, path):
     ours, theirs = _conv(case)
     x, w, _ = _arrays(rng, case)
     check.against_torch(ours, theirs, [x, w], numpy.float32, requires_grad=[False, True])
@@ -63,8 +106,8 @@ def test_random_geometries(check, n, c, h, w, o, kh, kw, stride, padding, dilati
                         what=f"conv2d {case}")
 
 
-@pytest.mark.parametrize("case", [CASES[0], CASES[4], CASES[6], CASES[7], CASES[8]])
-def test_gradcheck_and_gradgradcheck(case, rng):
+@pytest.mark.parametrize("case", [CASES[0], CASES[2], CASES[4], CASES[6], CASES[7], CASES[8]])
+def test_gradcheck_and_gradgradcheck(case, rng, path):
     n, c, h, w, o, kernel, stride, padding, dilation, groups = case
     small = (1, c, min(h, 7), min(w, 6), o, kernel, stride, padding, dilation, groups)
     ours = _conv(small)[0]
@@ -73,15 +116,15 @@ def test_gradcheck_and_gradgradcheck(case, rng):
     assert gk.autograd.gradgradcheck(ours, arrays)
 
 
-@pytest.mark.parametrize("case", [CASES[1], CASES[5], CASES[7]])
-def test_jvp_matches_vjp(case, check, rng):
+@pytest.mark.parametrize("case", [CASES[1], CASES[2], CASES[5], CASES[6], CASES[7]])
+def test_jvp_matches_vjp(case, check, rng, path):
     check.jvp_matches_vjp(_conv(case)[0], _arrays(rng, case))
 
 
 @pytest.mark.parametrize("index", [0, 1])
-def test_gradient_ops_jvp_matches_their_vjp(index, check, rng):
+@pytest.mark.parametrize("case", [(1, 4, 6, 5, 6, (3, 2), 2, 1, 1, 2), (2, 2, 6, 5, 3, (3, 2), 1, 1, (1, 2), 1)])
+def test_gradient_ops_jvp_matches_their_vjp(index, case, check, rng, path):
     """Forward mode through conv_grad_input / conv_grad_weight, against their own backward."""
-    case = (1, 4, 6, 5, 6, (3, 2), 2, 1, 1, 2)
     ours = _conv(case)[0]
     x, w, _ = _arrays(rng, case)
     gy = gk.Tensor(rng.standard_normal(ours(gk.Tensor(x), gk.Tensor(w)).shape))
@@ -93,7 +136,7 @@ def test_gradient_ops_jvp_matches_their_vjp(index, check, rng):
     check.jvp_matches_vjp(first_derivative, [x, w])
 
 
-def test_layout_chain_matches_torch(check, rng):
+def test_layout_chain_matches_torch(check, rng, path):
     """conv -> relu -> max pool -> conv -> avg pool -> flatten: the internal layouts must not leak."""
     arrays = [rng.standard_normal((3, 2, 12, 11)), rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4),
               rng.standard_normal((5, 4, 2, 2)), rng.standard_normal(5)]
@@ -110,7 +153,7 @@ def test_layout_chain_matches_torch(check, rng):
         check.against_torch(ours, theirs, arrays, dtype, what="conv chain")
 
 
-def test_input_in_any_memory_layout(check, rng):
+def test_input_in_any_memory_layout(check, rng, path):
     x = rng.standard_normal((2, 5, 3, 6)).transpose(0, 3, 2, 1)      # (2, 6, 3, 5), not C-contiguous
     w = rng.standard_normal((4, 6, 2, 2))
     check.against_torch(lambda a, b: F.conv2d(a, b, padding=1), lambda a, b: TF.conv2d(a, b, padding=1),
