@@ -203,6 +203,32 @@ def max_pool_scatter(gyc, argmax, kh, kw, sh, sw, outp):
                     outp[c, n, _u(a * sh + k // kw), _u(b * sw + k % kw)] += gyc[c, n, a, b]
 
 
+@njit(inline="always")
+def _max_pool_place(gyc, argmax, kh, kw, out):
+    channels, batch, oh, ow = gyc.shape
+    zero = numpy.zeros(1, out.dtype)[0]  # not g * 0, which is NaN for an infinite or NaN g
+    for c in range(channels):
+        for n in range(batch):
+            for a in range(oh):
+                for i in range(kh):
+                    y = _u(a * kh + i)
+                    for b in range(ow):
+                        k, g = argmax[c, n, a, b], gyc[c, n, a, b]
+                        for j in range(kw):
+                            out[c, n, y, _u(b * kw + j)] = g if k == i * kw + j else zero
+
+
+@_jit
+def max_pool_place(gyc, argmax, kh, kw, out):
+    """max_pool_scatter for windows that tile the image (stride = kernel, no padding, no leftover
+    rows or columns): every pixel is in exactly one window, so each is written once, gyc at its
+    window's argmax tap and 0 elsewhere, with no zeroed image to add into (2x2 specialised)."""
+    if kh == 2 and kw == 2:
+        _max_pool_place(gyc, argmax, 2, 2, out)
+    else:
+        _max_pool_place(gyc, argmax, kh, kw, out)
+
+
 @_jit
 def max_pool_gather(xp, argmax, kh, kw, sh, sw, yc):
     """yc[c, n, a, b] = xp at the window's argmax tap (the adjoint of max_pool_scatter)."""

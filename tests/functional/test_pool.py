@@ -7,25 +7,37 @@ import torch.nn.functional as TF
 import gradkit as gk
 import gradkit.functional as F
 
-# (kernel_size, stride, padding) on a (2, 3, 7, 8) input
+# (kernel_size, stride, padding) on a (2, 3, 7, 8) input, and on a (2, 3, 8, 6) one, which the
+# windows of stride = kernel tile exactly (the max-pool gradient takes its write-once path there)
+SHAPES = [(2, 3, 7, 8), (2, 3, 8, 6)]
 GEOMETRIES = [(2, None, 0), (2, 2, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 0)), ((3, 2), None, (1, 1)), (2, 1, 0)]
 POOLS = {"max": (F.max_pool2d, TF.max_pool2d), "avg": (F.avg_pool2d, TF.avg_pool2d)}
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
 @pytest.mark.parametrize("geometry", GEOMETRIES)
 @pytest.mark.parametrize("pool", sorted(POOLS))
-def test_against_torch(pool, geometry, dtype, check, rng):
+def test_against_torch(pool, geometry, dtype, shape, check, rng):
     ours, theirs = POOLS[pool]
     kernel, stride, padding = geometry
     check.against_torch(lambda x: ours(x, kernel, stride, padding), lambda x: theirs(x, kernel, stride, padding),
-                        [rng.standard_normal((2, 3, 7, 8))], dtype, what=f"{pool} pool {geometry}")
+                        [rng.standard_normal(shape)], dtype, what=f"{pool} pool {geometry} on {shape}")
 
 
+def test_which_geometries_tile():
+    from gradkit.functional.pool import _PoolGeometry, Window
+    tiles = {(shape, geometry): _PoolGeometry(Window("p", geometry[0], geometry[1], geometry[2]), shape).tiles
+             for shape in SHAPES for geometry in GEOMETRIES}
+    assert {key for key, value in tiles.items() if value} == {
+        ((2, 3, 8, 6), (2, None, 0)), ((2, 3, 8, 6), (2, 2, 0))}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("geometry", GEOMETRIES)
-def test_max_pool_ties_send_the_gradient_to_one_element(geometry, check, rng):
+def test_max_pool_ties_send_the_gradient_to_one_element(geometry, shape, check, rng):
     kernel, stride, padding = geometry
-    x = rng.integers(-1, 2, (2, 3, 7, 8)).astype(numpy.float64)   # many ties
+    x = rng.integers(-1, 2, shape).astype(numpy.float64)   # many ties
     x[0, 0] = 0.0                                                    # whole windows of ties
     y = check.against_torch(lambda a: F.max_pool2d(a, kernel, stride, padding),
                             lambda a: TF.max_pool2d(a, kernel, stride, padding), [x], numpy.float32)
@@ -41,13 +53,14 @@ def test_max_pool_tie_goes_to_the_first_element_in_row_major_order():
     numpy.testing.assert_array_equal(x.grad.data[0, 0], [[0.0, 1.0], [0.0, 0.0]])
 
 
-@pytest.mark.parametrize("geometry", [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 0))])
+@pytest.mark.parametrize("geometry, shape", [((2, None, 0), (1, 2, 5, 6)), ((2, None, 0), (1, 2, 4, 6)),
+                                             ((3, 2, 1), (1, 2, 5, 6)), (((2, 3), (1, 2), (1, 0)), (1, 2, 5, 6))])
 @pytest.mark.parametrize("pool", sorted(POOLS))
-def test_gradcheck_gradgradcheck_and_jvp(pool, geometry, check, rng):
+def test_gradcheck_gradgradcheck_and_jvp(pool, geometry, shape, check, rng):
     ours = POOLS[pool][0]
     kernel, stride, padding = geometry
     f = lambda x: ours(x, kernel, stride, padding)  # noqa: E731
-    x = rng.standard_normal((1, 2, 5, 6))
+    x = rng.standard_normal(shape)
     assert gk.autograd.gradcheck(f, (x,))
     # the gradient of a pool is linear in gy, so differentiate something whose gradient depends on x
     assert gk.autograd.gradgradcheck(lambda a: f(a) ** 2, (x,))
@@ -116,3 +129,16 @@ def test_max_pool_padding_never_wins_over_negative_values():
     numpy.testing.assert_array_equal(y.data, TF.max_pool2d(torch.tensor(x), 3, 2, 1).numpy())
     y.sum().backward()
     assert a.grad.data.sum() == y.data.size
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_max_pool_gradient_keeps_nan_and_inf_at_the_argmax(shape):
+    """A NaN or infinite gy reaches only its window's winning element, as in torch."""
+    x = numpy.random.default_rng(0).standard_normal(shape)
+    a, t = gk.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = F.max_pool2d(a, 2), TF.max_pool2d(t, 2)
+    gy = numpy.ones(y.shape)
+    gy[0, 0, 0, 0], gy[1, 2, 1, 1] = numpy.nan, numpy.inf
+    y.backward(gk.Tensor(gy))
+    ty.backward(torch.tensor(gy))
+    numpy.testing.assert_array_equal(a.grad.data, t.grad.numpy())
