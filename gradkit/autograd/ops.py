@@ -15,6 +15,7 @@ import math
 import numpy
 
 from .. import backend
+from . import _elementwise
 from .function import Function
 from .tensor import Tensor
 
@@ -273,17 +274,38 @@ class ReLU(Function):
     """y = max(x, 0); dx = gy [x > 0] (0 at x = 0, as in PyTorch)."""
 
     def forward(self, x):
-        self.y = numpy.maximum(x, x.dtype.type(0))  # a float zero: the int 0 costs a cast (0.26 vs 0.17 ms, LeNet-5's conv1)
+        self.y = _elementwise.relu(x)
+        if self.y is None:
+            self.y = numpy.maximum(x, x.dtype.type(0))  # a float zero: the int 0 costs a cast (0.26 vs 0.17 ms)
         return self.y
 
-    def _mask(self):
-        return Tensor._make(self.y > 0)
-
     def backward(self, gy):
-        return gy * self._mask()
+        return ReLUGradient(self.y)(gy)
 
     def jvp(self, t):
-        return t * self._mask()
+        return ReLUGradient(self.y)(t)
+
+
+class ReLUGradient(Function):
+    """gx = gy [y > 0] for a ReLU's output y: linear in gy and its own adjoint (a diagonal mask)."""
+
+    def __init__(self, y):
+        self.y = y
+
+    def forward(self, gy):
+        gx = _elementwise.relu_gradient(self.y, gy)
+        if gx is not None:
+            return gx
+        mask = self.y > 0
+        if numpy.isfinite(gy).all():
+            return gy * mask  # 13x faster than numpy.where at LeNet-5's first layer
+        return numpy.where(mask, gy, gy.dtype.type(0))  # NaN * 0 is NaN: a select, as torch, gives 0
+
+    def backward(self, ggx):
+        return ReLUGradient(self.y)(ggx)
+
+    def jvp(self, t):
+        return ReLUGradient(self.y)(t)
 
 
 class Abs(Function):

@@ -126,3 +126,67 @@ def test_errors_name_the_function_and_shapes(call, message):
     with pytest.raises(ValueError) as info:
         call()
     assert message in str(info.value)
+
+
+# ReLU on arrays of at least _elementwise.MIN_SIZE elements runs compiled loops; below it, NumPy.
+def _large_relu_inputs(rng, dtype):
+    """Large inputs in several memory layouts, with the special values the loops must get right."""
+    x = rng.standard_normal((4, 6, 80, 70)).astype(dtype)
+    x.reshape(-1)[:6] = [0.0, -0.0, numpy.nan, numpy.inf, -numpy.inf, -1e-30]
+    return {"C-contiguous": x, "channels first": numpy.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3),
+            "sliced (not dense)": x[:, :, ::2], "2-D": x.reshape(24, -1)}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_compiled_path_matches_numpy_path_bit_for_bit(dtype, rng, monkeypatch):
+    from gradkit.autograd import _elementwise
+    for layout, x in _large_relu_inputs(rng, dtype).items():
+        gy = rng.standard_normal(x.shape).astype(dtype)
+        gy.reshape(-1)[:3] = [numpy.nan, numpy.inf, 1.0]
+        results = []
+        for min_size in (_elementwise.MIN_SIZE, 10**12):  # compiled where eligible, then NumPy only
+            monkeypatch.setattr(_elementwise, "MIN_SIZE", min_size)
+            a = gk.Tensor(x, requires_grad=True)
+            y = F.relu(a)
+            y.backward(gk.Tensor(gy))
+            results.append((y.data, a.grad.data))
+        for ours, numpys in zip(*results):
+            assert ours.dtype == numpys.dtype == dtype
+            numpy.testing.assert_array_equal(ours, numpys, err_msg=layout)
+            assert (numpy.signbit(ours) == numpy.signbit(numpys)).all(), layout  # -0.0 vs 0.0 too
+
+
+def test_relu_compiled_path_is_taken_for_dense_large_arrays_only(rng):
+    from gradkit.autograd import _elementwise
+    inputs = _large_relu_inputs(rng, numpy.float32)
+    assert {k for k, x in inputs.items() if _elementwise._eligible(x) is not None} == {"C-contiguous", "channels first", "2-D"}
+    assert _elementwise._eligible(inputs["C-contiguous"][:1, :1]) is None          # small
+    assert _elementwise._eligible(numpy.zeros(inputs["C-contiguous"].shape, numpy.int32)) is None
+    y = _elementwise.relu(inputs["channels first"])
+    assert y.transpose(1, 0, 2, 3).flags.c_contiguous                                 # keeps the layout
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_large_against_torch_with_double_backward_and_jvp(dtype, check, rng):
+    x = _large_relu_inputs(rng, dtype)["channels first"]
+    x = numpy.where(numpy.isfinite(x), x, 1.0).astype(dtype)
+    check.against_torch(F.relu, torch.relu, [x], dtype, what="relu large")
+    # the gradient is linear in gy, so its derivative must be the same mask again
+    weights = rng.standard_normal(x.shape)
+    check.hvp_against_torch(lambda a: (F.relu(a) ** 2 * gk.Tensor(weights)).sum(),
+                            lambda a: (torch.relu(a) ** 2 * torch.tensor(weights)).sum(), [x.astype(numpy.float64)])
+    check.jvp_matches_vjp(F.relu, [x])
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (4, 6, 80, 70)])  # the NumPy path and the compiled one
+def test_relu_gradient_is_a_select_as_in_torch(shape, rng):
+    """Where the unit is off, a NaN or infinite gy gives 0 (not NaN = inf * 0); at x = -0.0, +0.0."""
+    x = rng.standard_normal(shape)
+    gy = numpy.full(shape, numpy.nan)
+    gy.reshape(-1)[::2] = -numpy.inf
+    x.reshape(-1)[:2] = -0.0
+    a, t = gk.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    F.relu(a).backward(gk.Tensor(gy))
+    torch.relu(t).backward(torch.tensor(gy))
+    numpy.testing.assert_array_equal(a.grad.data, t.grad.numpy())
+    assert not numpy.signbit(a.grad.data[x <= 0]).any()
