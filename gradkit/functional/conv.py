@@ -5,11 +5,11 @@ mostly data movement, so the windows are gathered once into columns (C KH KW, N 
 compiled loop (``_loops.im2col``), multiplied by one GEMM, W (O, C KH KW) @ columns, and scattered
 back by its adjoint (``_loops.col2im``). See ``_windows`` for the layout. The pooling ops live in ``pool`` and are re-exported here.
 
-Convolutions of stride 1 with few channels (LeNet-5's first layer: 1 -> 6) skip the columns: their
-GEMM has too few rows to pay for writing and reading them (7.8 MB for LeNet-5's first layer at batch
-100), so the forward pass and the weight gradient are compiled loops over the padded image
-(``_loops.conv_direct``, ``_loops.conv_direct_weight``). The input gradient always goes through
-the GEMM and col2im.
+Convolutions of stride 1 with few channels (both of LeNet-5's: 1 -> 6 and 6 -> 16) skip the
+columns: their GEMMs are too skinny to pay for writing and reading them (7.8 MB and 6 MB in
+LeNet-5 at batch 100), so the forward pass and the weight gradient are compiled loops over the
+padded image (``_loops.conv_direct``, ``_loops.conv_direct_weight``). The input gradient always
+goes through the GEMM and col2im.
 
 The derivatives are two more ops, each linear in both inputs, so every derivative of any order is
 again one of the three (``create_graph=True`` works):
@@ -28,7 +28,7 @@ from ..autograd.ops import _lift
 from ..autograd.tensor import Tensor
 from ._windows import Window, channels_first, check_nchw, loops, nchw
 
-DIRECT_MAX_CHANNEL_PAIRS = 64  # input channels x output channels
+DIRECT_MAX_CHANNEL_PAIRS = 96  # input channels x output channels (LeNet-5: 1 x 6 and 6 x 16)
 from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
 
 
@@ -43,7 +43,7 @@ class _Geometry:
         self.x_shape, self.w_shape = tuple(x_shape), tuple(w_shape)
         self.out_hw = window.output_size(*x_shape[2:])
         # column-free loops where they beat im2col + GEMM (measured in bench/README.md): stride 1,
-        # one group, few channels in times out (the GEMM's efficiency grows with the output channels)
+        # one group, few channels in times out (the GEMM's efficiency grows with both)
         self.direct = window.stride == (1, 1) and groups == 1 and x_shape[1] * w_shape[0] <= DIRECT_MAX_CHANNEL_PAIRS
 
     def forward(self, x, w, b):

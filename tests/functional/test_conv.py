@@ -21,6 +21,7 @@ CASES = [
     (2, 4, 6, 7, 6, (3, 3), 1, 1, 1, 2),          # groups 2
     (1, 6, 7, 8, 6, (2, 3), 2, 1, (2, 1), 3),     # groups 3, stride 2, dilation (2, 1)
     (3, 6, 10, 10, 16, (5, 5), 1, 0, 1, 1),       # LeNet-5's second layer, small
+    (2, 2, 6, 7, 5, (3, 3), 1, 1, 1, 1),          # an odd number of outputs (the direct loops pair them)
 ]
 
 
@@ -62,11 +63,14 @@ def test_against_torch(case, dtype, check, rng, path):
     assert calls == expected, f"{mode} path of {case} called {calls}"
 
 
-def test_lenet_first_layer_takes_the_direct_path_by_default():
-    g = conv_module._Geometry(conv_module.Window("conv2d", 5, 1, 2), 1, (100, 1, 28, 28), (6, 1, 5, 5))
-    wide = conv_module._Geometry(conv_module.Window("conv2d", 5, 1, 2), 1, (100, 6, 14, 14), (16, 6, 5, 5))
-    strided = conv_module._Geometry(conv_module.Window("conv2d", 5, 2, 2), 1, (100, 1, 28, 28), (6, 1, 5, 5))
-    assert g.direct and not wide.direct and not strided.direct
+def test_which_convolutions_take_the_direct_path_by_default():
+    def direct(x_shape, w_shape, stride=1, groups=1):
+        window = conv_module.Window("conv2d", w_shape[2:], stride, 0)
+        return conv_module._Geometry(window, groups, x_shape, w_shape).direct
+    assert direct((100, 1, 28, 28), (6, 1, 5, 5)) and direct((100, 6, 14, 14), (16, 6, 5, 5))  # LeNet-5
+    assert not direct((100, 16, 14, 14), (16, 16, 3, 3))           # wide enough for the GEMM
+    assert not direct((100, 1, 28, 28), (6, 1, 5, 5), stride=2)    # strided
+    assert not direct((100, 4, 28, 28), (8, 2, 3, 3), groups=2)    # grouped
 
 
 def test_direct_path_propagates_nan_and_inf_as_torch(check, path):
