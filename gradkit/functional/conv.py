@@ -27,9 +27,9 @@ from ..autograd.function import Function
 from ..autograd.ops import _lift
 from ..autograd.tensor import Tensor
 from ._windows import Window, channels_first, check_nchw, loops, nchw
+from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
 
 DIRECT_MAX_CHANNEL_PAIRS = 96  # input channels x output channels (LeNet-5: 1 x 6 and 6 x 16)
-from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
 
 
 class _Geometry:
@@ -162,8 +162,9 @@ class ConvGradInput(Function):
 class ConvGradWeight(Function):
     """gw = conv_grad_weight(x, gy): the gradient of conv(x, w) with respect to w.
 
-    gw = (gy_mat @ im2col(x)^T) reshaped to (O, C/G, KH, KW); the columns of the forward pass are
-    reused when given. Linear in x and in gy: d/dx is conv_grad_input(gy, .), d/dgy is conv(x, .).
+    gw = (gy_mat @ im2col(x)^T) reshaped to (O, C/G, KH, KW), or the direct loop for few channels;
+    what the forward pass saved (its columns or its padded input) is reused when given. Linear in x
+    and in gy: d/dx is conv_grad_input(gy, .), d/dgy is conv(x, .).
     """
 
     def __init__(self, geometry: _Geometry, saved=None):
