@@ -3,8 +3,8 @@
 NumPy's ``maximum`` checks every element for NaN and ran at 0.17 ms on LeNet-5's first activation
 (470,400 floats), and the gradient ``gy * (y > 0)`` is two passes, one of them a bool-to-float cast
 (0.13 ms). Each is one pass here (bench/README.md has the figures). Only for arrays of at least
-``MIN_SIZE`` elements: below that NumPy is as fast, and a small model never imports Numba (its first
-import costs about 0.3 s; the compiled code is cached on disk).
+``MIN_SIZE`` elements: below that NumPy is as fast, and a small model never imports Numba (the first
+large ReLU in a process takes 0.47 s, Numba's import and the load of the code it cached on disk).
 
 Both loops run over memory order: the arrays must be dense in the same axis order (every conv and
 pool output and its gradient is), otherwise the caller falls back to NumPy (``None``).

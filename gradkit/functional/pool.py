@@ -23,9 +23,9 @@ class _PoolGeometry:
         self.window, self.x_shape = window, tuple(x_shape)
         self.out_hw = window.output_size(*x_shape[2:])
         self.taps = window.kernel + window.stride  # pools have no dilation; padding is in the arrays
-        # the windows cover every pixel exactly once (LeNet-5's 2x2 pools of stride 2)
+        # the windows cover every pixel exactly once (LeNet-5's 2x2 pools of stride 2); with stride =
+        # kernel and no padding the output is floor(H / K) windows, so only a leftover row can break it
         self.tiles = (window.stride == window.kernel and window.padding == (0, 0)
-                      and self.out_hw == tuple(s // k for s, k in zip(x_shape[2:], window.kernel))
                       and all(s % k == 0 for s, k in zip(x_shape[2:], window.kernel)))
 
     def output(self, like):
