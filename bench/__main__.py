@@ -111,6 +111,8 @@ def run(names, runs: int, threads, quick: bool) -> tuple[dict, dict]:
     bar = _bar(ticks)
     results, workloads = {}, {}
     for name in timed:
+        if threads:  # each workload starts with BLAS holding the threads (gradkit takes them at its first split loop)
+            gk.threads.set_num_threads(threads)
         workloads[name] = builders[name]()
         results[name] = _time_workload(workloads[name], runs, bar)
         workloads[name].contestants = dict.fromkeys(workloads[name].contestants)  # let the models go

@@ -1,15 +1,22 @@
-"""Global switches of the engine: is a graph being recorded, are forward-mode tangents propagated."""
+"""Switches of the engine, per thread: is a graph being recorded, are forward-mode tangents propagated."""
 from __future__ import annotations
 
 import contextlib
+import threading
 
 
-class Mode:
-    """Process-wide engine state (read on every op, so plain class attributes)."""
+class _Mode(threading.local):
+    """The engine state of the calling thread, read on every op. Per thread, as PyTorch's grad mode:
+    a backward pass (which turns recording off while it runs) or a ``no_grad`` block on one thread
+    must not stop another thread's forward pass from recording its graph. The class attributes are
+    every thread's starting values."""
 
     grad_enabled = True   # record a graph for reverse mode
     forward_level = 0     # > 0 while forward-mode tangents (jvp, Dual) are propagated
     anomaly = False       # check every op's result for NaN / Inf and name the op that made it
+
+
+Mode = _Mode()
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ import math
 
 import numpy
 
-from .. import backend
+from .. import backend, threads
 from . import _elementwise
 from .function import Function
 from .tensor import Tensor
@@ -375,7 +375,7 @@ class MatMul(Function):
         self.ta, self.tb = transpose_a, transpose_b
 
     def forward(self, a, b):
-        return (_swap(a) if self.ta else a) @ (_swap(b) if self.tb else b)
+        return threads.matmul(_swap(a) if self.ta else a, _swap(b) if self.tb else b)
 
     def backward(self, gy):
         a, b = self.inputs
@@ -403,7 +403,7 @@ class Affine(Function):
     """
 
     def forward(self, x, w, b):
-        y = x @ w.T
+        y = threads.matmul(x, w.T)
         y += b
         return y
 

@@ -17,10 +17,12 @@ Conventions:
   for it, on every access, keeps LLVM from vectorising the loops: im2col of LeNet-5's first layer
   took 1.03 ms with signed indices and 0.24 ms with unsigned ones. The indices are non-negative by
   construction (the padding), which is what makes the cast safe.
-* One thread. Spreading the loops over both cores with ``prange`` was measured and dropped: on a
-  2-core machine its pool fought OpenBLAS's spinning workers for the cores, the training step gained
-  about 6% over this serial version, and it needed a fork-safe threading layer (TBB) as another
-  dependency, since GNU OpenMP, Numba's usual choice, aborts any process forked after it has run.
+* Each loop takes the images [first, last) of the batch, and the ranges write disjoint memory, so
+  ``threads.parallel_for`` can give each of its threads a range (the loops release the GIL). Spreading
+  them with Numba's ``prange`` was measured earlier and dropped: its pool fought OpenBLAS's spinning
+  workers for the cores, and it needed a fork-safe threading layer (TBB) as another dependency, since
+  GNU OpenMP, Numba's usual choice, aborts any process forked after it has run. ``threads`` explains
+  how its own workers and BLAS's share the cores.
 """
 from __future__ import annotations
 
@@ -34,12 +36,12 @@ _jit_sum = njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
 
 
 @_jit
-def im2col(xp, kh, kw, sh, sw, dh, dw, cols):
+def im2col(xp, kh, kw, sh, sw, dh, dw, cols, first, last):
     """cols[c, i, j, n, a, b] = xp[c, n, a sh + i dh, b sw + j dw]."""
-    channels, batch = xp.shape[:2]
+    channels = xp.shape[0]
     oh, ow = cols.shape[4], cols.shape[5]
     for c in range(channels):
-        for n in range(batch):
+        for n in range(first, last):
             for i in range(kh):
                 for j in range(kw):
                     for a in range(oh):
@@ -49,12 +51,12 @@ def im2col(xp, kh, kw, sh, sw, dh, dw, cols):
 
 
 @_jit
-def col2im(cols, kh, kw, sh, sw, dh, dw, outp):
+def col2im(cols, kh, kw, sh, sw, dh, dw, outp, first, last):
     """The adjoint of im2col: outp[c, n, y, x] += the cols entries read from (y, x)."""
-    channels, batch = outp.shape[:2]
+    channels = outp.shape[0]
     oh, ow = cols.shape[4], cols.shape[5]
     for c in range(channels):
-        for n in range(batch):
+        for n in range(first, last):
             for i in range(kh):
                 for j in range(kw):
                     for a in range(oh):
@@ -76,7 +78,7 @@ def tap_offsets(xp, kh, kw, dh, dw):
 
 
 @_jit_sum
-def conv_direct(xp, kh, kw, dh, dw, wm, bias, yc):
+def conv_direct(xp, kh, kw, dh, dw, wm, bias, yc, first, last):
     """yc[o, n, a, b] = bias[o] + sum_{c, i, j} wm[o, (c i j)] xp[c, n, a + i dh, b + j dw] (stride 1).
 
     No columns: each output row (a, .) sits at a + i dh, . + j dw of the padded image, so with rows
@@ -94,7 +96,7 @@ def conv_direct(xp, kh, kw, dh, dw, wm, bias, yc):
     offsets = tap_offsets(xp, kh, kw, dh, dw)
     acc0, acc1 = numpy.empty(run, yc.dtype), numpy.empty(run, yc.dtype)
     whole = taps - taps % 4
-    for n in range(batch):
+    for n in range(first, last):
         base = _u(n * hp * wp)
         for o in range(0, outs, 2):
             p = min(o + 1, outs - 1)  # the pair's second output (the first again when outs is odd)
@@ -123,7 +125,7 @@ def conv_direct(xp, kh, kw, dh, dw, wm, bias, yc):
 
 
 @_jit_sum
-def conv_direct_weight(xp, gyc, kh, kw, dh, dw, gw):
+def conv_direct_weight(xp, gyc, kh, kw, dh, dw, gw, first, last):
     """gw[o, (c i j)] += sum_{n, a, b} gyc[o, n, a, b] xp[c, n, a + i dh, b + j dw] (stride 1; the
     adjoint of conv_direct in its weights). gyc is laid out at the padded width, zeros between rows,
     so each tap is one dot product of contiguous runs; each pass takes four taps against two outputs
@@ -138,7 +140,7 @@ def conv_direct_weight(xp, gyc, kh, kw, dh, dw, gw):
     g0, g1 = numpy.zeros(run, xp.dtype), numpy.zeros(run, xp.dtype)
     zero = g0[0]  # a 0 of xp's dtype: g0 is still all zeros
     whole = taps - taps % 4
-    for n in range(batch):
+    for n in range(first, last):
         base = _u(n * hp * wp)
         for o in range(0, outs, 2):
             p = o + 1
@@ -185,11 +187,11 @@ def conv_direct_weight(xp, gyc, kh, kw, dh, dw, gw):
 
 
 @njit(inline="always")
-def _max_pool(xp, kh, kw, sh, sw, yc, argmax):
-    channels, batch = xp.shape[:2]
+def _max_pool(xp, kh, kw, sh, sw, yc, argmax, first, last):
+    channels = xp.shape[0]
     oh, ow = yc.shape[2], yc.shape[3]
     for c in range(channels):
-        for n in range(batch):
+        for n in range(first, last):
             for a in range(oh):
                 for b in range(ow):
                     best = xp[c, n, _u(a * sh), _u(b * sw)]
@@ -205,7 +207,7 @@ def _max_pool(xp, kh, kw, sh, sw, yc, argmax):
 
 
 @_jit
-def max_pool(xp, kh, kw, sh, sw, yc, argmax):
+def max_pool(xp, kh, kw, sh, sw, yc, argmax, first, last):
     """yc = the max of each window; argmax = the tap i kw + j that holds it.
 
     The first maximal tap in row-major order wins ties, as PyTorch; a NaN beats any number (the max
@@ -214,18 +216,18 @@ def max_pool(xp, kh, kw, sh, sw, yc, argmax):
     LeNet-5's first pooling.
     """
     if kh == 2 and kw == 2 and sh == 2 and sw == 2:
-        _max_pool(xp, 2, 2, 2, 2, yc, argmax)
+        _max_pool(xp, 2, 2, 2, 2, yc, argmax, first, last)
     else:
-        _max_pool(xp, kh, kw, sh, sw, yc, argmax)
+        _max_pool(xp, kh, kw, sh, sw, yc, argmax, first, last)
 
 
 @_jit
-def max_pool_scatter(gyc, argmax, kh, kw, sh, sw, outp):
+def max_pool_scatter(gyc, argmax, kh, kw, sh, sw, outp, first, last):
     """Each gyc[c, n, a, b] added to outp at its window's argmax tap."""
-    channels, batch = outp.shape[:2]
+    channels = outp.shape[0]
     oh, ow = gyc.shape[2], gyc.shape[3]
     for c in range(channels):
-        for n in range(batch):
+        for n in range(first, last):
             for a in range(oh):
                 for b in range(ow):
                     k = argmax[c, n, a, b]
@@ -233,11 +235,11 @@ def max_pool_scatter(gyc, argmax, kh, kw, sh, sw, outp):
 
 
 @njit(inline="always")
-def _max_pool_place(gyc, argmax, kh, kw, out):
-    channels, batch, oh, ow = gyc.shape
+def _max_pool_place(gyc, argmax, kh, kw, out, first, last):
+    channels, _, oh, ow = gyc.shape
     zero = numpy.zeros(1, out.dtype)[0]  # not g * 0, which is NaN for an infinite or NaN g
     for c in range(channels):
-        for n in range(batch):
+        for n in range(first, last):
             for a in range(oh):
                 for i in range(kh):
                     y = _u(a * kh + i)
@@ -248,22 +250,22 @@ def _max_pool_place(gyc, argmax, kh, kw, out):
 
 
 @_jit
-def max_pool_place(gyc, argmax, kh, kw, out):
+def max_pool_place(gyc, argmax, kh, kw, out, first, last):
     """max_pool_scatter for windows that tile the image (stride = kernel, no padding, no leftover
     rows or columns): every pixel is in exactly one window, so each is written once, gyc at its
     window's argmax tap and 0 elsewhere, with no zeroed image to add into (2x2 specialised)."""
     if kh == 2 and kw == 2:
-        _max_pool_place(gyc, argmax, 2, 2, out)
+        _max_pool_place(gyc, argmax, 2, 2, out, first, last)
     else:
-        _max_pool_place(gyc, argmax, kh, kw, out)
+        _max_pool_place(gyc, argmax, kh, kw, out, first, last)
 
 
 @_jit
-def max_pool_gather(xp, argmax, kh, kw, sh, sw, yc):
+def max_pool_gather(xp, argmax, kh, kw, sh, sw, yc, first, last):
     """yc[c, n, a, b] = xp at the window's argmax tap (the adjoint of max_pool_scatter)."""
-    channels, batch, oh, ow = yc.shape
+    channels, _, oh, ow = yc.shape
     for c in range(channels):
-        for n in range(batch):
+        for n in range(first, last):
             for a in range(oh):
                 for b in range(ow):
                     k = argmax[c, n, a, b]
@@ -271,11 +273,11 @@ def max_pool_gather(xp, argmax, kh, kw, sh, sw, yc):
 
 
 @njit(inline="always")
-def _window_sum(xp, kh, kw, sh, sw, scale, yc):
-    channels, batch = xp.shape[:2]
+def _window_sum(xp, kh, kw, sh, sw, scale, yc, first, last):
+    channels = xp.shape[0]
     oh, ow = yc.shape[2], yc.shape[3]
     for c in range(channels):
-        for n in range(batch):
+        for n in range(first, last):
             for a in range(oh):
                 for b in range(ow):
                     total = xp[c, n, 0, 0] * 0
@@ -286,21 +288,21 @@ def _window_sum(xp, kh, kw, sh, sw, scale, yc):
 
 
 @_jit
-def window_sum(xp, kh, kw, sh, sw, scale, yc):
+def window_sum(xp, kh, kw, sh, sw, scale, yc, first, last):
     """yc = scale times the sum of each window: average pooling (2x2 of stride 2 specialised, as max_pool)."""
     if kh == 2 and kw == 2 and sh == 2 and sw == 2:
-        _window_sum(xp, 2, 2, 2, 2, scale, yc)
+        _window_sum(xp, 2, 2, 2, 2, scale, yc, first, last)
     else:
-        _window_sum(xp, kh, kw, sh, sw, scale, yc)
+        _window_sum(xp, kh, kw, sh, sw, scale, yc, first, last)
 
 
 @_jit
-def window_spread(gyc, kh, kw, sh, sw, scale, outp):
+def window_spread(gyc, kh, kw, sh, sw, scale, outp, first, last):
     """The adjoint of window_sum: scale times each gyc added to outp over its whole window."""
-    channels, batch = outp.shape[:2]
+    channels = outp.shape[0]
     oh, ow = gyc.shape[2], gyc.shape[3]
     for c in range(channels):
-        for n in range(batch):
+        for n in range(first, last):
             for a in range(oh):
                 for b in range(ow):
                     g = gyc[c, n, a, b] * scale

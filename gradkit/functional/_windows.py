@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy
 
+from ..threads import parallel_for
+
 
 def pair(name: str, what: str, value, minimum: int) -> tuple:
     """An int or a pair of ints, as (h, w), each >= minimum; a ValueError naming the op otherwise."""
@@ -75,6 +77,12 @@ def loops():
     """The compiled loops (``_loops``); Numba is imported on first use, so ``import gradkit`` stays fast."""
     from . import _loops
     return _loops
+
+
+def over_batch(kernel, batch: int, *args) -> None:
+    """``kernel(*args, first, last)`` (a compiled loop) over the images [0, batch), split over gradkit's
+    threads when the loop is large: ``threads.parallel_for``, sized by the largest array in args."""
+    parallel_for(kernel, batch, *args, size=max(a.size for a in args if isinstance(a, numpy.ndarray)))
 
 
 def channels_first(x):

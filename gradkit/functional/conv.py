@@ -26,7 +26,8 @@ from ..autograd import ops
 from ..autograd.function import Function
 from ..autograd.ops import _lift
 from ..autograd.tensor import Tensor
-from ._windows import Window, channels_first, check_nchw, loops, nchw
+from ..threads import matmul as _product, run, split
+from ._windows import Window, channels_first, check_nchw, loops, nchw, over_batch
 from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
 
 DIRECT_MAX_CHANNEL_PAIRS = 96  # input channels x output channels (LeNet-5: 1 x 6 and 6 x 16)
@@ -53,8 +54,8 @@ class _Geometry:
             xp = self.window.padded(x)
             yc = numpy.empty((w.shape[0], x.shape[0]) + self.out_hw, dtype=x.dtype)
             bias = numpy.zeros(w.shape[0], x.dtype) if b is None else b
-            loops().conv_direct(xp, *self.window.kernel, *self.window.dilation,
-                                numpy.ascontiguousarray(w).reshape(w.shape[0], -1), bias, yc)
+            over_batch(loops().conv_direct, x.shape[0], xp, *self.window.kernel, *self.window.dilation,
+                       numpy.ascontiguousarray(w).reshape(w.shape[0], -1), bias, yc)
             return nchw(yc), xp
         cols = self.columns(x)
         ym = _matmul(self.weight_matrix(w), cols)
@@ -67,9 +68,12 @@ class _Geometry:
         """The gradient of conv(x, w) with respect to w, from ``saved`` (``forward``'s) when given."""
         if self.direct:
             xp = self.window.padded(x) if saved is None else saved
-            gw = numpy.zeros((self.w_shape[0], xp.shape[0] * self.window.kernel[0] * self.window.kernel[1]))
-            loops().conv_direct_weight(xp, channels_first(gy), *self.window.kernel, *self.window.dilation, gw)
-            return gw.astype(x.dtype).reshape(self.w_shape)
+            gyc = channels_first(gy)
+            parts = split(x.shape[0], xp.size + gyc.size)  # each range of images sums into its own gw
+            gw = numpy.zeros((len(parts), self.w_shape[0], xp.shape[0] * self.window.kernel[0] * self.window.kernel[1]))
+            run([(loops().conv_direct_weight, (xp, gyc, *self.window.kernel, *self.window.dilation, part_gw) + part)
+                 for part_gw, part in zip(gw, parts)])
+            return gw.sum(0).astype(x.dtype).reshape(self.w_shape)
         cols = self.columns(x) if saved is None else saved
         # (cols @ gy^T)^T, not gy @ cols^T: the same product, 1.7x faster in OpenBLAS at LeNet-5 shapes
         return numpy.ascontiguousarray(_matmul(cols, self.output_matrix(gy).transpose(0, 2, 1)).swapaxes(-1, -2)
@@ -79,7 +83,7 @@ class _Geometry:
         """im2col: row (c, kh, kw), column (n, i, j) holds the input pixel that tap meets (0 in the padding)."""
         n, c = x.shape[:2]
         cols = numpy.empty((c,) + self.window.kernel + (n,) + self.out_hw, dtype=x.dtype)
-        loops().im2col(self.window.padded(x), *self.window.taps, cols)
+        over_batch(loops().im2col, n, self.window.padded(x), *self.window.taps, cols)
         return cols.reshape(self.groups, -1, n * self.out_hw[0] * self.out_hw[1])
 
     def weight_matrix(self, w):
@@ -97,12 +101,12 @@ class _Geometry:
         n, c = self.x_shape[:2]
         dxp = self.window.padded_zeros(self.x_shape, dcols.dtype)
         blocks = numpy.ascontiguousarray(dcols).reshape((c,) + self.window.kernel + (n,) + self.out_hw)
-        loops().col2im(blocks, *self.window.taps, dxp)
+        over_batch(loops().col2im, n, blocks, *self.window.taps, dxp)
         return self.window.unpad(dxp)
 
 
 def _matmul(a, b):
-    return a[0] @ b[0] if a.shape[0] == 1 else a @ b  # one group: a plain 2-D GEMM
+    return _product(a[0], b[0]) if a.shape[0] == 1 else a @ b  # one group: a plain 2-D GEMM
 
 
 class Conv2d(Function):

@@ -15,7 +15,7 @@ import numpy
 from ..autograd.function import Function
 from ..autograd.ops import _lift
 from ..autograd.tensor import Tensor
-from ._windows import Window, channels_first, check_nchw, loops, nchw
+from ._windows import Window, channels_first, check_nchw, loops, nchw, over_batch
 
 
 class _PoolGeometry:
@@ -58,7 +58,7 @@ class MaxPool2d(Function):
         g = self.geometry
         yc = g.output(x)
         self.argmax = numpy.empty(yc.shape, dtype=numpy.int32)
-        loops().max_pool(g.window.padded(x, -numpy.inf), *g.taps, yc, self.argmax)
+        over_batch(loops().max_pool, g.x_shape[0], g.window.padded(x, -numpy.inf), *g.taps, yc, self.argmax)
         return nchw(yc)
 
     def backward(self, gy):
@@ -78,10 +78,10 @@ class MaxPoolScatter(Function):
         g = self.geometry
         if g.tiles:
             gxc = numpy.empty((g.x_shape[1], g.x_shape[0]) + g.x_shape[2:], dtype=gy.dtype)
-            loops().max_pool_place(channels_first(gy), self.argmax, *g.window.kernel, gxc)
+            over_batch(loops().max_pool_place, g.x_shape[0], channels_first(gy), self.argmax, *g.window.kernel, gxc)
             return nchw(gxc)
         gxp = g.image(gy)
-        loops().max_pool_scatter(channels_first(gy), self.argmax, *g.taps, gxp)
+        over_batch(loops().max_pool_scatter, g.x_shape[0], channels_first(gy), self.argmax, *g.taps, gxp)
         return g.window.unpad(gxp)
 
     def backward(self, ggx):
@@ -100,7 +100,7 @@ class MaxPoolGather(Function):
     def forward(self, x):
         g = self.geometry
         yc = g.output(x)
-        loops().max_pool_gather(g.window.padded(x), self.argmax, *g.taps, yc)
+        over_batch(loops().max_pool_gather, g.x_shape[0], g.window.padded(x), self.argmax, *g.taps, yc)
         return nchw(yc)
 
     def backward(self, gy):
@@ -122,7 +122,7 @@ class AvgPool2d(Function):
     def forward(self, x):
         g = self.geometry
         yc = g.output(x)
-        loops().window_sum(g.window.padded(x), *g.taps, g.scale(x.dtype), yc)
+        over_batch(loops().window_sum, g.x_shape[0], g.window.padded(x), *g.taps, g.scale(x.dtype), yc)
         return nchw(yc)
 
     def backward(self, gy):
@@ -141,7 +141,7 @@ class AvgPoolScatter(Function):
     def forward(self, gy):
         g = self.geometry
         gxp = g.image(gy)
-        loops().window_spread(channels_first(gy), *g.taps, g.scale(gy.dtype), gxp)
+        over_batch(loops().window_spread, g.x_shape[0], channels_first(gy), *g.taps, g.scale(gy.dtype), gxp)
         return g.window.unpad(gxp)
 
     def backward(self, ggx):

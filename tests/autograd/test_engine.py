@@ -258,3 +258,28 @@ def test_backward_seeds_one_even_when_the_output_is_nan():
     a = gk.Tensor(numpy.array([1.0, numpy.nan, 2.0]), requires_grad=True)
     a.sum().backward()
     numpy.testing.assert_array_equal(a.grad.data, [1.0, 1.0, 1.0])
+
+
+def test_grad_mode_is_per_thread():
+    """A no_grad block (or a backward pass, which turns recording off) on one thread leaves another
+    thread's recording alone, as in PyTorch."""
+    import threading
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold_no_grad():
+        with gk.no_grad():
+            inside.set()
+            leave.wait(10)
+
+    other = threading.Thread(target=hold_no_grad)
+    other.start()
+    try:
+        assert inside.wait(10)
+        x = gk.Tensor([1.0, 2.0], requires_grad=True)
+        y = (x * x).sum()
+        assert gk.autograd.is_grad_enabled() and y.requires_grad
+        y.backward()
+        assert x.grad.data.tolist() == [2.0, 4.0]
+    finally:
+        leave.set()
+        other.join(10)
