@@ -127,13 +127,18 @@ def _hold() -> None:
 
 
 def matmul(a, b):
-    """a @ b, split by rows over gradkit's threads when gradkit holds them (see the module docstring)
-    and the product is large; each row is computed as one BLAS thread computes it, so the split does
-    not change a bit."""
+    """a @ b, split over gradkit's threads when gradkit holds them (see the module docstring) and the
+    product is large: into blocks of rows, or of columns when the result is wider than it is tall (a
+    16 x 144 @ 144 x 19600 product took 3.5 ms split by rows, 1.1 ms by columns). Each entry is
+    computed as one BLAS thread computes it, so the split does not change a bit."""
     if (_holding and type(a) is numpy.ndarray and type(b) is numpy.ndarray and a.ndim == 2 and b.ndim == 2
-            and a.shape[0] * a.shape[1] * b.shape[1] >= MIN_PRODUCT and a.shape[0] >= 2 * get_num_threads()):
-        out = numpy.empty((a.shape[0], b.shape[1]), numpy.result_type(a, b))
-        run([(numpy.matmul, (a[first:last], b, out[first:last])) for first, last in ranges(a.shape[0])])
+            and a.shape[0] * a.shape[1] * b.shape[1] >= MIN_PRODUCT):
+        rows, columns = a.shape[0], b.shape[1]
+        out = numpy.empty((rows, columns), numpy.result_type(a, b))
+        if rows >= columns:
+            run([(numpy.matmul, (a[first:last], b, out[first:last])) for first, last in ranges(rows)])
+        else:
+            run([(numpy.matmul, (a, b[:, first:last], out[:, first:last])) for first, last in ranges(columns)])
         return out
     return a @ b
 

@@ -139,8 +139,8 @@ def test_split_products_are_bit_for_bit_those_of_one_blas_thread(two_threads, mo
     rng = numpy.random.default_rng(1)
     a, b = rng.standard_normal((101, 37), dtype=numpy.float32), rng.standard_normal((37, 29), dtype=numpy.float32)
     threads._hold()
-    numpy.testing.assert_array_equal(threads.matmul(a, b), a @ b)  # a @ b itself runs on one BLAS thread now
-    numpy.testing.assert_array_equal(threads.matmul(a.T.copy().T, b), a @ b)
+    for x, y in [(a, b), (b.T, a.T), (a.T.copy().T, b)]:  # split by rows, by columns, a strided input
+        numpy.testing.assert_array_equal(threads.matmul(x, y), x @ y)  # x @ y runs on one BLAS thread now
     with pytest.raises(ValueError):
         threads.matmul(a, a)  # a shape mismatch is numpy's error, as before
 
