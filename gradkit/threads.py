@@ -16,7 +16,7 @@ The two cannot share the cores. BLAS's workers spin for about 0.1 s after each p
 thread woken onto a core where one spins waited 2-9 ms in 10-15% of the calls of a LeNet-5 step
 (measured), which ate the whole gain. So the first time a loop is split, gradkit takes the threads
 from BLAS for the rest of the process: BLAS runs on one thread and gradkit splits large products
-(``matmul``) itself, by rows. A model with no convolution or pooling never splits a loop and keeps
+(``matmul``) itself, into blocks of rows or columns. A model with no convolution or pooling never splits a loop and keeps
 BLAS's own threading. ``set_num_threads`` (and leaving a ``num_threads`` block) hands the threads
 back to BLAS until the next split loop. Which of the two modes a product runs in is decided by the
 order of the ops, not by timing, so the same program gives the same numbers; the weight gradient of
