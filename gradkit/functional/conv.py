@@ -70,7 +70,7 @@ class _Geometry:
         if self.direct:
             xp = self.window.padded(x) if saved is None else saved
             gyc = channels_first(gy)
-            parts = split(x.shape[0], xp.size + gyc.size)  # each range of images sums into its own gw
+            parts = split(x.shape[0], max(xp.size, gyc.size))  # sized as over_batch; each range sums into its own gw
             gw = numpy.zeros((len(parts), self.w_shape[0], xp.shape[0] * self.window.kernel[0] * self.window.kernel[1]))
             run([(loops().conv_direct_weight, (xp, gyc, *self.window.kernel, *self.window.dilation, part_gw) + part)
                  for part_gw, part in zip(gw, parts)])

@@ -1,4 +1,4 @@
-"""gk.threads: BLAS thread control through threadpoolctl."""
+"""gk.threads: the thread count, its block, and the errors for bad counts."""
 import pytest
 
 import gradkit as gk
