@@ -52,12 +52,13 @@ def _gk_resnet():
                          nn.GlobalAvgPool2d(), nn.Linear(RESNET_PLAN[-1][1], 10, rng=101))
 
 
-def _torch_resnet():
+def _torch_block(c, o, s):
+    """The twin of gradkit's ConvResidualBlock(c, o, s) (its attribute names, so the state dicts agree)."""
     import torch
     import torch.nn as tnn
 
-    class Block(tnn.Module):  # the attribute names of gradkit's ConvResidualBlock, so the state dicts agree
-        def __init__(self, c, o, s):
+    class Block(tnn.Module):
+        def __init__(self):
             super().__init__()
             self.body = tnn.Sequential(tnn.Conv2d(c, o, 3, s, 1, bias=False), tnn.BatchNorm2d(o), tnn.ReLU(),
                                        tnn.Conv2d(o, o, 3, 1, 1, bias=False), tnn.BatchNorm2d(o))
@@ -66,13 +67,39 @@ def _torch_resnet():
 
         def forward(self, x):
             return torch.relu(self.body(x) + self.shortcut(x))
+    return Block()
+
+
+def _torch_resnet():
+    import torch.nn as tnn
 
     class GlobalAvgPool(tnn.Module):  # one module, as gradkit's GlobalAvgPool2d, so the layer indices agree
         def forward(self, x):
             return x.mean((2, 3))
 
     return tnn.Sequential(tnn.Conv2d(1, 8, 3, padding=1, bias=False), tnn.BatchNorm2d(8), tnn.ReLU(),
-                          *[Block(*plan) for plan in RESNET_PLAN], GlobalAvgPool(), tnn.Linear(RESNET_PLAN[-1][1], 10))
+                          *[_torch_block(*plan) for plan in RESNET_PLAN], GlobalAvgPool(), tnn.Linear(RESNET_PLAN[-1][1], 10))
+
+
+def _torch_resnet20():
+    """The twin of ``gradkit.nn.models.resnet20`` (same layer indices and attribute names)."""
+    import torch.nn as tnn
+    blocks, width = [], 16
+    for stage, channels in enumerate((16, 32, 64)):
+        for block in range(3):
+            blocks.append(_torch_block(width, channels, 2 if stage and not block else 1))
+            width = channels
+    return tnn.Sequential(tnn.Conv2d(3, 16, 3, padding=1, bias=False), tnn.BatchNorm2d(16), tnn.ReLU(), *blocks,
+                          tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(64, 10))
+
+
+def cifar_shaped(samples: int = 1280, seed: int = 0):
+    """Synthetic CIFAR-shaped data from ``seed``: (samples, 3, 32, 32) float32 images (standard normal)
+    and labels in [0, 10). Timing does not depend on the pixel values."""
+    import numpy
+    from gradkit.data import ArrayDataset
+    rng = numpy.random.default_rng(seed)
+    return ArrayDataset(rng.standard_normal((samples, 3, 32, 32), dtype=numpy.float32), rng.integers(0, 10, samples))
 
 
 def training_flops(model, x) -> float:
@@ -256,4 +283,8 @@ def training_workloads(train, quick: bool) -> dict:
         "resnet": lambda: build_training("residual CNN: 7 basic blocks (17 conv), BN, 8-32 channels, SGD momentum, "
                                          "batch 100", _gk_resnet(), _torch_resnet(), _sgd(0.05, 0.9), train, 100,
                                          steps=steps),
+        "resnet20": lambda: build_training("ResNet-20 (19 conv 3x3, BN, 16-64 channels), CIFAR-shaped synthetic "
+                                           "3x32x32, SGD lr 0.05 momentum 0.9, batch 64",
+                                           nn.models.resnet20(rng=0), _torch_resnet20(), _sgd(0.05, 0.9),
+                                           cifar_shaped(), 64, steps=steps),
     }

@@ -15,7 +15,7 @@ import numpy
 from ..autograd.function import Function
 from ..autograd.ops import _lift
 from ..autograd.tensor import Tensor
-from ._windows import Window, channels_first, check_nchw, loops, nchw, over_batch
+from ._windows import Window, channels_first, check_nchw, loops, nchw, over_batch, pair
 
 
 class _PoolGeometry:
@@ -187,4 +187,23 @@ def global_avg_pool2d(x) -> Tensor:
     return x.mean((2, 3))
 
 
-__all__ = ["max_pool2d", "avg_pool2d", "global_avg_pool2d", "MaxPool2d", "AvgPool2d"]
+def adaptive_avg_pool2d(x, output_size) -> Tensor:
+    """PyTorch's adaptive average pooling of NCHW input to ``output_size`` (an int or an (h, w) pair)
+    for the sizes that divide the input: (N, C, H, W) -> (N, C, h, w), each output the mean of an
+    (H / h, W / w) block. Output 1 is global average pooling keeping the axes (ResNet's head).
+
+    Raises a ValueError for an output size that does not divide the input (PyTorch then uses
+    windows of unequal sizes, not implemented here)."""
+    x = _lift(x)
+    check_nchw("adaptive_avg_pool2d", x)
+    size = pair("adaptive_avg_pool2d", "output_size", output_size, 1)
+    height, width = x.shape[2:]
+    if height % size[0] or width % size[1]:
+        raise ValueError(f"adaptive_avg_pool2d: output_size {size} must divide the input's spatial size "
+                         f"({height}, {width}); windows of unequal sizes are not implemented")
+    if size == (1, 1):
+        return x.mean((2, 3), keepdims=True)
+    return avg_pool2d(x, (height // size[0], width // size[1]))
+
+
+__all__ = ["max_pool2d", "avg_pool2d", "global_avg_pool2d", "adaptive_avg_pool2d", "MaxPool2d", "AvgPool2d"]

@@ -5,6 +5,7 @@
     >>> print(nn.summary(model, (1, 784)))
 """
 from . import init, models
+from .adaptive import AdaptiveAvgPool2d
 from .activation import ELU, LeakyReLU, LogSoftmax, Maxout, PReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .blocks import ConvResidualBlock, Highway, Residual, ResidualBlock
 from .layers import AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, Identity, Linear, MaxPool2d, Sequential
@@ -19,4 +20,4 @@ __all__ = ["Module", "Parameter", "RemovableHandle", "LoadStateDictError", "Inco
            "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softplus", "Maxout", "Softmax", "LogSoftmax",
            "BatchNorm1d", "BatchNorm2d", "Dropout", "Highway", "Residual", "ResidualBlock", "ConvResidualBlock",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss", "summary", "count_parameters",
-           "init", "models", "activations"]
+           "init", "models", "activations", "AdaptiveAvgPool2d"]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from .. import backend
 from . import activation as activations
-from .blocks import Highway, ResidualBlock
+from .adaptive import AdaptiveAvgPool2d
+from .blocks import ConvResidualBlock, Highway, ResidualBlock
 from .layers import Conv2d, Flatten, Linear, MaxPool2d, AvgPool2d, Sequential
-from .norm import BatchNorm1d, Dropout
+from .norm import BatchNorm1d, BatchNorm2d, Dropout
 
 
 def _hidden_layer(model, in_features, out_features, activation, init, batch_norm, dropout, rng):
@@ -135,4 +136,35 @@ def deep_residual(depth: int, width: int = 100, in_features: int = 784, out_feat
         model.append(ResidualBlock(width, width, activation, layers, batch_norm, init, rng))
         remaining -= layers
     model.append(Linear(width, out_features, init=init, rng=rng))
+    return model
+
+
+def resnet20(in_channels: int = 3, num_classes: int = 10, init="he", rng=None) -> Sequential:
+    """ResNet-20 for 32x32 images (He, Zhang, Ren & Sun 2015, section 4.2: the CIFAR-10 network, n = 3).
+
+    conv3x3(16) -> BN -> ReLU, then three stages of three basic blocks (``ConvResidualBlock``) at 16,
+    32 and 64 channels, the first block of the second and third stages with stride 2 (32 -> 16 -> 8
+    pixels), then global average pooling (``AdaptiveAvgPool2d(1)``), flatten and Linear(64,
+    num_classes). 19 convolutions of 3x3 and a Linear layer. Where the shape changes the shortcut is a
+    1x1 convolution with BN (the paper's option B; its CIFAR runs used zero-padding, option A): 272,474
+    parameters for 3 channels and 10 classes (0.27M in the paper).
+
+    Args:
+        in_channels: 3 for CIFAR.
+        num_classes: size of the output.
+        init: initialiser of the convolutions (He by default, as the paper).
+        rng: numpy Generator or seed.
+    """
+    rng = backend.resolve_rng(rng)
+    model = Sequential(Conv2d(in_channels, 16, 3, padding=1, bias=False, init=init, rng=rng), BatchNorm2d(16),
+                       activations.get("relu"))
+    width = 16
+    for stage, channels in enumerate((16, 32, 64)):
+        for block in range(3):
+            stride = 2 if stage and not block else 1
+            model.append(ConvResidualBlock(width, channels, stride, init=init, rng=rng))
+            width = channels
+    model.append(AdaptiveAvgPool2d(1))
+    model.append(Flatten())
+    model.append(Linear(width, num_classes, rng=rng))
     return model

@@ -1,0 +1,124 @@
+"""Convolution by im2col + GEMM a few images at a time, each thread on its own images (private).
+
+The whole batch's columns are 9 C values per output pixel: 37.7 MB for a 16-channel 3x3 layer
+at 32x32 and batch 64, written once, read by the GEMM and kept for the weight gradient. At that
+size the im2col loop ran at memory speed (19 ms, against 11 ms for the GEMM that reads it), every
+call paid fresh page faults (glibc maps arrays above 32 MB anew each time) and ResNet-20 kept
+some 250 MB of columns alive between its forward and backward passes. Here each thread takes a
+range of images (``threads.split``) and walks through it in chunks whose columns stay in the
+core's cache (``CHUNK_ELEMENTS``): gather a chunk's columns, multiply, and move on, reusing one
+buffer. Nothing is saved for the backward pass but the padded input: the weight gradient gathers
+each chunk's columns again (cheap from cache), and the input gradient multiplies and scatters
+(col2im) chunk by chunk.
+
+Products run on BLAS's calling thread (``threads`` keeps BLAS on one thread while gradkit splits),
+one chunk at a time, so each output entry is computed as one BLAS call computes it whatever the
+thread count; the weight gradient sums its chunks' products in float64, in a fixed order per
+thread count (bench/README.md has the figures).
+"""
+from __future__ import annotations
+
+import numpy
+from numba import njit
+from numba import uint64 as _u
+
+from ..threads import run, split
+
+CHUNK_ELEMENTS = 1 << 16  # columns per chunk (256 KB of float32: half a core's L2 here)
+
+_jit = njit(cache=True, nogil=True)
+
+
+@_jit
+def gather(xp, kh, kw, sh, sw, dh, dw, cols, first):
+    """cols[(c, i, j), (n - first, a, b)] = xp[c, n, a sh + i dh, b sw + j dw] for the images n of the
+    chunk [first, first + cols' images); cols is (C KH KW, images OH OW) viewed as 6-D here."""
+    channels = xp.shape[0]
+    images, oh, ow = cols.shape[3], cols.shape[4], cols.shape[5]
+    for c in range(channels):
+        for i in range(kh):
+            for j in range(kw):
+                for n in range(images):
+                    for a in range(oh):
+                        y = _u(a * sh + i * dh)
+                        for b in range(ow):
+                            cols[c, i, j, n, a, b] = xp[c, _u(first + n), y, _u(b * sw + j * dw)]
+
+
+@_jit
+def scatter(cols, kh, kw, sh, sw, dh, dw, outp, first):
+    """The adjoint of ``gather``: outp[c, n, y, x] += the cols entries read from (y, x)."""
+    channels = outp.shape[0]
+    images, oh, ow = cols.shape[3], cols.shape[4], cols.shape[5]
+    for c in range(channels):
+        for i in range(kh):
+            for j in range(kw):
+                for n in range(images):
+                    for a in range(oh):
+                        y = _u(a * sh + i * dh)
+                        for b in range(ow):
+                            outp[c, _u(first + n), y, _u(b * sw + j * dw)] += cols[c, i, j, n, a, b]
+
+
+class Plan:
+    """The chunking of one convolution: images per chunk and the [first, last) ranges of the threads."""
+
+    def __init__(self, window, x_shape, out_hw, dtype):
+        n, c = x_shape[:2]
+        self.window, self.out_hw, self.dtype = window, tuple(out_hw), dtype
+        self.rows = c * window.kernel[0] * window.kernel[1]
+        self.pixels = out_hw[0] * out_hw[1]
+        self.images = max(1, CHUNK_ELEMENTS // (self.rows * self.pixels))
+        self.parts = split(n, self.rows * self.pixels * n)  # sized by the whole batch's columns
+        self.shape6 = (c,) + window.kernel
+
+    def chunks(self, first, last):
+        for start in range(first, last, self.images):
+            yield start, min(start + self.images, last)
+
+    def buffer(self):
+        return numpy.empty((self.rows, self.images * self.pixels), self.dtype)
+
+    def columns(self, buffer, xp, start, stop):
+        """The columns of images [start, stop) in ``buffer`` (a (rows, their pixels) view of it)."""
+        cols = buffer[:, :(stop - start) * self.pixels]
+        gather(xp, *self.window.taps, cols.reshape(self.shape6 + (stop - start,) + self.out_hw), start)
+        return cols
+
+
+def forward(plan, xp, wm, bias, ym):
+    """ym (O, N OH OW) = wm (O, C KH KW) @ columns of xp (+ bias)."""
+    def part(first, last):
+        buffer = plan.buffer()
+        for start, stop in plan.chunks(first, last):
+            out = ym[:, start * plan.pixels:stop * plan.pixels]
+            numpy.matmul(wm, plan.columns(buffer, xp, start, stop), out=out)
+            if bias is not None:
+                out += bias[:, None]
+    run([(part, bounds) for bounds in plan.parts])
+
+
+def weight_grad(plan, xp, gym):
+    """gw (O, C KH KW) = sum over chunks of gym[:, chunk] @ columns(chunk)^T, summed in float64."""
+    sums = numpy.zeros((len(plan.parts), gym.shape[0], plan.rows))
+
+    def part(total, first, last):
+        buffer = plan.buffer()
+        for start, stop in plan.chunks(first, last):
+            cols = plan.columns(buffer, xp, start, stop)
+            total += gym[:, start * plan.pixels:stop * plan.pixels] @ cols.T
+    run([(part, (total,) + bounds) for total, bounds in zip(sums, plan.parts)])
+    return sums.sum(0) if len(plan.parts) > 1 else sums[0]
+
+
+def input_grad(plan, wm, gym, dxp):
+    """dxp (C, N, Hp, Wp, zeroed) += col2im(wm^T @ gym), chunk by chunk."""
+    wt = wm.T
+
+    def part(first, last):
+        buffer = plan.buffer()
+        for start, stop in plan.chunks(first, last):
+            cols = buffer[:, :(stop - start) * plan.pixels]
+            numpy.matmul(wt, gym[:, start * plan.pixels:stop * plan.pixels], out=cols)
+            scatter(cols.reshape(plan.shape6 + (stop - start,) + plan.out_hw), *plan.window.taps, dxp, start)
+    run([(part, bounds) for bounds in plan.parts])
