@@ -22,7 +22,7 @@ import numpy
 from numba import njit
 from numba import uint64 as _u
 
-from ..threads import run, split
+from ..threads import ranges, run, split
 
 CHUNK_ELEMENTS = 1 << 16  # columns per chunk (256 KB of float32: half a core's L2 here)
 
@@ -61,7 +61,12 @@ def scatter(cols, kh, kw, sh, sw, dh, dw, outp, first):
 
 
 class Plan:
-    """The chunking of one convolution: images per chunk and the [first, last) ranges of the threads."""
+    """The chunking of one convolution. Chunks lie on a grid fixed by the batch alone (``images`` per
+    chunk from image 0) and each thread takes a range of whole chunks, so a chunk's product is the same
+    whatever the thread count; the weight gradient sums its chunks in float64 into ``BLOCKS`` fixed
+    groups of chunks, then the groups in order, so it does not depend on the thread count either."""
+
+    BLOCKS = 16
 
     def __init__(self, window, x_shape, out_hw, dtype):
         n, c = x_shape[:2]
@@ -69,12 +74,13 @@ class Plan:
         self.rows = c * window.kernel[0] * window.kernel[1]
         self.pixels = out_hw[0] * out_hw[1]
         self.images = max(1, CHUNK_ELEMENTS // (self.rows * self.pixels))
-        self.parts = split(n, self.rows * self.pixels * n)  # sized by the whole batch's columns
+        self.grid = [(start, min(start + self.images, n)) for start in range(0, n, self.images)]
+        self.size = self.rows * self.pixels * n  # a split is sized by the whole batch's columns
         self.shape6 = (c,) + window.kernel
 
-    def chunks(self, first, last):
-        for start in range(first, last, self.images):
-            yield start, min(start + self.images, last)
+    def parts(self, items):
+        """[first, last) ranges of ``items`` (chunks or blocks), one per thread (``threads.split``)."""
+        return split(items, self.size)
 
     def buffer(self):
         return numpy.empty((self.rows, self.images * self.pixels), self.dtype)
@@ -85,30 +91,35 @@ class Plan:
         gather(xp, *self.window.taps, cols.reshape(self.shape6 + (stop - start,) + self.out_hw), start)
         return cols
 
+    def span(self, start, stop):
+        """The columns of images [start, stop) in an (., N OH OW) matrix."""
+        return slice(start * self.pixels, stop * self.pixels)
+
 
 def forward(plan, xp, wm, bias, ym):
     """ym (O, N OH OW) = wm (O, C KH KW) @ columns of xp (+ bias)."""
     def part(first, last):
         buffer = plan.buffer()
-        for start, stop in plan.chunks(first, last):
-            out = ym[:, start * plan.pixels:stop * plan.pixels]
+        for start, stop in plan.grid[first:last]:
+            out = ym[:, plan.span(start, stop)]
             numpy.matmul(wm, plan.columns(buffer, xp, start, stop), out=out)
             if bias is not None:
                 out += bias[:, None]
-    run([(part, bounds) for bounds in plan.parts])
+    run([(part, bounds) for bounds in plan.parts(len(plan.grid))])
 
 
 def weight_grad(plan, xp, gym):
     """gw (O, C KH KW) = sum over chunks of gym[:, chunk] @ columns(chunk)^T, summed in float64."""
-    sums = numpy.zeros((len(plan.parts), gym.shape[0], plan.rows))
+    blocks = ranges(len(plan.grid), plan.BLOCKS)
+    sums = numpy.zeros((len(blocks), gym.shape[0], plan.rows))
 
-    def part(total, first, last):
+    def part(first, last):
         buffer = plan.buffer()
-        for start, stop in plan.chunks(first, last):
-            cols = plan.columns(buffer, xp, start, stop)
-            total += gym[:, start * plan.pixels:stop * plan.pixels] @ cols.T
-    run([(part, (total,) + bounds) for total, bounds in zip(sums, plan.parts)])
-    return sums.sum(0) if len(plan.parts) > 1 else sums[0]
+        for total, (chunk_first, chunk_last) in zip(sums[first:last], blocks[first:last]):
+            for start, stop in plan.grid[chunk_first:chunk_last]:
+                total += gym[:, plan.span(start, stop)] @ plan.columns(buffer, xp, start, stop).T
+    run([(part, bounds) for bounds in plan.parts(len(blocks))])
+    return sums.sum(0)
 
 
 def input_grad(plan, wm, gym, dxp):
@@ -117,8 +128,8 @@ def input_grad(plan, wm, gym, dxp):
 
     def part(first, last):
         buffer = plan.buffer()
-        for start, stop in plan.chunks(first, last):
+        for start, stop in plan.grid[first:last]:
             cols = buffer[:, :(stop - start) * plan.pixels]
-            numpy.matmul(wt, gym[:, start * plan.pixels:stop * plan.pixels], out=cols)
+            numpy.matmul(wt, gym[:, plan.span(start, stop)], out=cols)
             scatter(cols.reshape(plan.shape6 + (stop - start,) + plan.out_hw), *plan.window.taps, dxp, start)
-    run([(part, bounds) for bounds in plan.parts])
+    run([(part, bounds) for bounds in plan.parts(len(plan.grid))])

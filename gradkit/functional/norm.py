@@ -31,9 +31,17 @@ class BatchNorm(Function):
     def _axes(self, ndim: int) -> tuple:
         return (0,) + tuple(range(2, ndim))
 
+    fused = None  # the (A, C, B) view of x the compiled loops ran on (``_fused_view``), or None
+
     def forward(self, x, w, b):
         axes = self._axes(x.ndim)
         shape = (1, -1) + (1,) * (x.ndim - 2)
+        self.fused = _fused_view(x)
+        if self.fused is not None:  # compiled loops; xhat is not kept (recomputed from x where needed)
+            y, y3 = _empty_like_view(x)
+            self.mean, self.var, self.inv_std64 = _norm_loops().forward(self.fused, w, b, self.eps, y3)
+            self.inv_std = self.inv_std64.astype(x.dtype).reshape(shape)
+            return y
         self.mean = x.mean(axis=axes)
         xc = x - self.mean.reshape(shape)
         self.var = numpy.mean(numpy.square(xc), axis=axes)
@@ -41,10 +49,17 @@ class BatchNorm(Function):
         self.xhat = numpy.multiply(xc, self.inv_std, out=xc)
         return self.xhat * w.reshape(shape) + b.reshape(shape)
 
+    def _xhat(self):
+        """The normalised input as an array: kept by the NumPy forward pass, recomputed after the fused one."""
+        if self.fused is None:
+            return self.xhat
+        x = self.inputs[0].data
+        return (x - self.mean.astype(x.dtype).reshape(self.inv_std.shape)) * self.inv_std
+
     def _statistics(self):
         """(xhat, 1 / sqrt(var + eps)): a graph over x while one is recorded, constants otherwise."""
         if not is_grad_enabled():
-            return Tensor._make(self.xhat), Tensor._make(self.inv_std)
+            return Tensor._make(self._xhat()), Tensor._make(self.inv_std)
         x = self.inputs[0]
         axes = self._axes(x.ndim)
         xc = x - x.mean(axes, keepdims=True)
@@ -61,6 +76,8 @@ class BatchNorm(Function):
 
     def backward(self, gy):
         x, w, b = self.inputs
+        if self.fused is not None and not is_grad_enabled():
+            return self._fused_backward(gy.data)
         xhat, inv_std = self._statistics()
         axes = self._axes(gy.ndim)
         gx = self._project(gy * self._channels(w), xhat, inv_std) if x.requires_grad else None
@@ -68,11 +85,55 @@ class BatchNorm(Function):
         gb = ops.sum(gy, axes) if b.requires_grad else None
         return gx, gw, gb
 
+    def _fused_backward(self, gy):
+        x, w, b = self.inputs
+        gx, gx3 = _empty_like_view(x.data) if x.requires_grad else (None, None)
+        gy3 = _fused_view(gy, like=x.data)
+        gw, gb = _norm_loops().backward(self.fused, gy3, w.data, self.mean, self.inv_std64, gx3)
+        return (None if gx is None else Tensor._make(gx),
+                Tensor._make(gw.astype(x.dtype)) if w.requires_grad else None,
+                Tensor._make(gb.astype(x.dtype)) if b.requires_grad else None)
+
     def jvp(self, tx, tw, tb):
         w = self.inputs[1]
         xhat, inv_std = self._statistics()
         return (self._project(tx, xhat, inv_std) * self._channels(w) + xhat * self._channels(tw)
                 + self._channels(tb))
+
+
+FUSED_MIN_SIZE = 1 << 14  # values below which batch norm stays in NumPy (and Numba is not imported)
+
+
+def _norm_loops():
+    from . import _norm_loops
+    return _norm_loops
+
+
+def _fused_view(a, like=None):
+    """The (A, C, B) C-contiguous view the compiled loops take (``_norm_loops``) of an image batch
+    (N, C, H, W) or (N, C, L) in NCHW or channels-first memory; None for what stays in NumPy (a
+    small or 2-D batch, a dtype other than float32 / float64). With ``like``, a's values laid out
+    in like's memory order (copied if they are not already)."""
+    if like is not None:
+        if like.flags.c_contiguous:
+            return numpy.ascontiguousarray(a).reshape(like.shape[0], like.shape[1], -1)
+        return numpy.ascontiguousarray(a.swapaxes(0, 1)).reshape(1, like.shape[1], -1)
+    if a.ndim < 3 or a.size < FUSED_MIN_SIZE or a.dtype not in (numpy.float32, numpy.float64):
+        return None
+    if a.flags.c_contiguous:
+        return a.reshape(a.shape[0], a.shape[1], -1)
+    if a.swapaxes(0, 1).flags.c_contiguous:
+        return a.swapaxes(0, 1).reshape(1, a.shape[1], -1)
+    return None
+
+
+def _empty_like_view(a):
+    """An empty array of a's shape and memory order (``_fused_view``'s two), and its (A, C, B) view."""
+    if a.flags.c_contiguous:
+        out = numpy.empty(a.shape, a.dtype)
+        return out, out.reshape(a.shape[0], a.shape[1], -1)
+    out = numpy.empty((a.shape[1], a.shape[0]) + a.shape[2:], a.dtype)
+    return out.swapaxes(0, 1), out.reshape(1, a.shape[1], -1)
 
 
 def _update_running(name: str, running, value, momentum: float) -> None:
