@@ -1,0 +1,105 @@
+"""conv2d by chunks of images (``_chunked``): chunks of 1, 2 and 3 images (uneven at the batch's end)
+against PyTorch, float64 gradcheck, against the whole batch's columns, one thread against two and
+three (the same bits), and the same bits on a second run."""
+import numpy
+import pytest
+import torch.nn.functional as TF
+
+import gradkit as gk
+import gradkit.functional as F
+import gradkit.functional._chunked as chunked_module
+import gradkit.functional.conv as conv_module
+from gradkit import threads
+
+# (N, C, H, W, O, kernel, stride, padding, dilation): 3x3 as ResNet's, stride 2, 1x1 of stride 2, dilation
+CASES = [(5, 4, 6, 7, 6, 3, 1, 1, 1), (5, 3, 9, 8, 4, 3, 2, 1, 1), (5, 4, 8, 8, 6, 1, 2, 0, 1),
+         (4, 2, 9, 9, 3, (3, 2), 1, 2, 2)]
+
+
+def _rows_times_pixels(case):
+    n, c, h, w, o, kernel, stride, padding, dilation = case
+    window = conv_module.Window("conv2d", kernel, stride, padding, dilation)
+    oh, ow = window.output_size(h, w)
+    return c * window.kernel[0] * window.kernel[1] * oh * ow
+
+
+@pytest.fixture(params=[1, 2, 3])
+def images_per_chunk(request, monkeypatch):
+    """Chunks of this many images (the conv's columns of one image times it)."""
+    monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PAIRS", 0)  # every case by columns
+    return request.param
+
+
+def _chunk(monkeypatch, case, images):
+    monkeypatch.setattr(chunked_module, "CHUNK_ELEMENTS", images * _rows_times_pixels(case))
+
+
+def _arrays(rng, case, dtype=numpy.float64):
+    n, c, h, w, o, kernel = case[:6]
+    kernel = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    return [rng.standard_normal(s).astype(dtype) for s in [(n, c, h, w), (o, c) + kernel, (o,)]]
+
+
+def _conv(case):
+    stride, padding, dilation = case[6:]
+    return (lambda x, w, b=None: F.conv2d(x, w, b, stride, padding, dilation),
+            lambda x, w, b=None: TF.conv2d(x, w, b, stride, padding, dilation))
+
+
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+@pytest.mark.parametrize("case", CASES)
+def test_chunks_against_torch(case, dtype, images_per_chunk, monkeypatch, check, rng):
+    _chunk(monkeypatch, case, images_per_chunk)
+    gathered = []
+    kernel = chunked_module.gather
+    monkeypatch.setattr(chunked_module, "gather", lambda *a: (gathered.append(a[7].shape[3]), kernel(*a))[1])
+    ours, theirs = _conv(case)
+    check.against_torch(ours, theirs, _arrays(rng, case), dtype, what=f"chunked conv2d {case}")
+    n, whole = case[0], case[0] // images_per_chunk  # forward and weight gradient each gather every chunk once
+    assert gathered == 2 * ([images_per_chunk] * whole + ([n % images_per_chunk] if n % images_per_chunk else []))
+
+
+@pytest.mark.parametrize("case", CASES[:2])
+def test_gradcheck_with_chunks_of_two(case, monkeypatch, rng):
+    monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PAIRS", 0)
+    _chunk(monkeypatch, case, 2)
+    small = (3,) + case[1:]
+    assert gk.autograd.gradcheck(_conv(small)[0], tuple(_arrays(rng, small)))
+
+
+def _step(case, arrays):
+    tensors = [gk.Tensor(a, requires_grad=True) for a in arrays]
+    y = _conv(case)[0](*tensors)
+    (y * y).sum().backward()
+    return [y.data] + [t.grad.data for t in tensors]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_chunks_agree_with_the_whole_batch_columns(case, images_per_chunk, monkeypatch, rng):
+    arrays = _arrays(rng, case, numpy.float32)
+    _chunk(monkeypatch, case, images_per_chunk)
+    chunked = _step(case, arrays)
+    monkeypatch.setattr(conv_module, "CHUNKED", False)
+    whole = _step(case, arrays)
+    for a, b in zip(chunked, whole):
+        numpy.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5 * numpy.abs(b).max())
+
+
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])  # float64: the weight gradient's sums show
+@pytest.mark.parametrize("case", CASES)
+def test_any_thread_count_gives_the_same_bits_and_so_does_a_second_run(case, dtype, monkeypatch, rng):
+    monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PAIRS", 0)
+    monkeypatch.setattr(threads, "MIN_LOOP_SIZE", 0)
+    _chunk(monkeypatch, case, 1)
+    arrays = _arrays(rng, case, dtype)
+    before = threads.get_num_threads()
+    results = []
+    try:
+        for count in (1, 2, 3, 3):
+            threads.set_num_threads(count)
+            results.append(_step(case, arrays))
+    finally:
+        threads.set_num_threads(before)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            numpy.testing.assert_array_equal(a, b)
