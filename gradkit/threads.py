@@ -101,21 +101,23 @@ def ranges(items: int, parts: int | None = None) -> list:
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def split(items: int, size: int) -> list:
+def split(items: int, size: int, take: bool = True) -> list:
     """The [first, last) ranges a loop over ``items`` that touches ``size`` elements is split into:
     one per thread, or the whole when the loop is small (``MIN_LOOP_SIZE``) or gradkit has one
-    thread. Splitting takes the threads from BLAS (see the module docstring)."""
-    parts = ranges(items) if size >= MIN_LOOP_SIZE else [(0, items)]
+    thread. Splitting takes the threads from BLAS (see the module docstring); with ``take=False``
+    the loop is split only while gradkit holds them already (element-wise ops: a ReLU must not
+    take the threads of a model whose products BLAS threads best, such as the wide MLP)."""
+    parts = ranges(items) if size >= MIN_LOOP_SIZE and (take or _holding) else [(0, items)]
     if len(parts) > 1:
         _hold()
     return parts
 
 
-def parallel_for(kernel, items: int, *args, size: int) -> None:
-    """``kernel(*args, first, last)`` over the ranges ``split(items, size)`` gives, each on its own
-    thread. The ranges must write disjoint memory, and ``kernel`` must release the GIL (a ``nogil``
-    Numba function) to run in parallel."""
-    run([(kernel, args + part) for part in split(items, size)])
+def parallel_for(kernel, items: int, *args, size: int, take: bool = True) -> None:
+    """``kernel(*args, first, last)`` over the ranges ``split(items, size, take)`` gives, each on its
+    own thread. The ranges must write disjoint memory, and ``kernel`` must release the GIL (a
+    ``nogil`` Numba function) to run in parallel."""
+    run([(kernel, args + part) for part in split(items, size, take)])
 
 
 def _hold() -> None:

@@ -1,4 +1,4 @@
-"""Compiled loops for ReLU and its gradient on large NumPy arrays (private).
+"""Compiled loops for ReLU, its gradient and the sum of two arrays, on large NumPy arrays (private).
 
 NumPy's ``maximum`` checks every element for NaN and ran at 0.17 ms on LeNet-5's first activation
 (470,400 floats), and the gradient ``gy * (y > 0)`` is two passes, one of them a bool-to-float cast
@@ -6,7 +6,8 @@ NumPy's ``maximum`` checks every element for NaN and ran at 0.17 ms on LeNet-5's
 ``MIN_SIZE`` elements: below that NumPy is as fast, and a small model never imports Numba (the first
 large ReLU in a process takes 0.47 s, Numba's import and the load of the code it cached on disk).
 
-Both loops run over memory order: the arrays must be dense in the same axis order (every conv and
+Each loop is split over gradkit's threads while gradkit holds them (a model with convolutions; see
+``threads``), never taking them from BLAS itself. The loops run over memory order: the arrays must be dense in the same axis order (every conv and
 pool output and its gradient is), otherwise the caller falls back to NumPy (``None``).
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import numpy
 
 MIN_SIZE = 1 << 16
+SPLIT = True  # split over gradkit's threads while it holds them (``threads.split(take=False)``)
 _kernels = None
 
 
@@ -23,20 +25,34 @@ def _compiled():
         from numba import njit
 
         @njit(cache=True, nogil=True)
-        def relu(x, y):
+        def relu(x, y, first, last):
             zero = numpy.zeros(1, y.dtype)[0]
-            for i in range(x.shape[0]):
+            for i in range(first, last):
                 v = x[i]
                 y[i] = v if v > 0 or v != v else zero  # NaN stays NaN and -0.0 gives 0.0, as maximum
 
         @njit(cache=True, nogil=True)
-        def relu_gradient(y, gy, gx):
+        def relu_gradient(y, gy, gx, first, last):
             zero = numpy.zeros(1, gx.dtype)[0]
-            for i in range(y.shape[0]):
+            for i in range(first, last):
                 gx[i] = gy[i] if y[i] > 0 else zero
 
-        _kernels = relu, relu_gradient
+        @njit(cache=True, nogil=True)
+        def add(a, b, out, first, last):
+            for i in range(first, last):
+                out[i] = a[i] + b[i]
+
+        _kernels = relu, relu_gradient, add
     return _kernels
+
+
+def _run(kernel, *flat):
+    """kernel(*flat, first, last) over the flat arrays, split over gradkit's threads when it holds them."""
+    from ..threads import parallel_for
+    if SPLIT:
+        parallel_for(kernel, flat[0].shape[0], *flat, size=flat[0].shape[0], take=False)
+    else:
+        kernel(*flat, 0, flat[0].shape[0])
 
 
 def _memory_order(a):
@@ -72,7 +88,7 @@ def relu(x):
     if order is None:
         return None
     y = _empty_in_order(x.shape, x.dtype, order)
-    _compiled()[0](_flat(x, order), _flat(y, order))
+    _run(_compiled()[0], _flat(x, order), _flat(y, order))
     return y
 
 
@@ -82,5 +98,18 @@ def relu_gradient(y, gy):
     if order is None:
         return None
     gx = _empty_in_order(y.shape, y.dtype, order)
-    _compiled()[1](_flat(y, order), _flat(gy, order), _flat(gx, order))
+    _run(_compiled()[1], _flat(y, order), _flat(gy, order), _flat(gx, order))
     return gx
+
+
+def add(a, b):
+    """a + b for same-shape arrays in one memory order, split over the threads; None where NumPy
+    should do it (small, broadcast or differently laid out arrays)."""
+    if type(a) is not numpy.ndarray or a.size < MIN_SIZE:
+        return None
+    order = _eligible(a, b)
+    if order is None:
+        return None
+    out = _empty_in_order(a.shape, a.dtype, order)
+    _run(_compiled()[2], _flat(a, order), _flat(b, order), _flat(out, order))
+    return out

@@ -88,7 +88,8 @@ class Add(Function):
     """y = a + b (broadcasting); da = gy, db = gy, each summed back to its shape."""
 
     def forward(self, a, b):
-        return a + b
+        y = _elementwise.add(a, b)  # large same-shape arrays (a residual sum): one pass, split over threads
+        return a + b if y is None else y
 
     def backward(self, gy):
         a, b = self.inputs

@@ -1,0 +1,72 @@
+"""ReLU, its gradient and the residual sum on large arrays (``autograd._elementwise``): split over
+gradkit's threads only while it holds them, the bits of NumPy's own ops either way."""
+import numpy
+import pytest
+from threadpoolctl import threadpool_info
+
+import gradkit as gk
+from gradkit import threads
+from gradkit.autograd import _elementwise
+
+
+def _blas_threads():
+    return max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+
+
+@pytest.fixture
+def rng():
+    return numpy.random.default_rng(0)
+
+
+@pytest.fixture
+def two_threads():
+    before = threads.get_num_threads()
+    threads.set_num_threads(2)
+    yield
+    threads.set_num_threads(before)
+
+
+def _arrays(rng):
+    shape = (8, 16, 24, 24)  # 73,728 values: above MIN_SIZE and MIN_LOOP_SIZE
+    a = numpy.ascontiguousarray(rng.standard_normal((16, 8, 24, 24)).astype(numpy.float32))
+    a = a.swapaxes(0, 1)  # channels-first memory, as conv outputs
+    a[0, 0, 0, :3] = [numpy.nan, -0.0, numpy.inf]
+    b = numpy.ascontiguousarray(rng.standard_normal((16, 8, 24, 24)).astype(numpy.float32)).swapaxes(0, 1)
+    assert a.shape == shape and a.size >= _elementwise.MIN_SIZE
+    return a, b
+
+
+def _ops(a, b):
+    x, y = gk.Tensor(a, requires_grad=True), gk.Tensor(b, requires_grad=True)
+    r = gk.functional.relu(x)
+    s = x + y
+    (r * gk.Tensor(b)).sum().backward()
+    return [r.data, s.data, x.grad.data]
+
+
+def test_split_ops_give_numpy_bits_and_take_no_threads_from_blas(two_threads, monkeypatch, rng):
+    a, b = _arrays(rng)
+    calls = []
+    run = threads.run
+    monkeypatch.setattr(threads, "run", lambda c: (calls.append(len(c)), run(c))[1])
+    expected = [numpy.maximum(a, numpy.float32(0)), a + b, numpy.where(a > 0, b, numpy.float32(0))]
+    assert not threads._holding
+    serial = _ops(a, b)
+    assert not threads._holding and _blas_threads() == 2, "an element-wise op took the threads from BLAS"
+    assert calls and max(calls) == 1
+    threads._hold()  # as after a model's first convolution
+    calls.clear()
+    split = _ops(a, b)
+    assert max(calls) == 2, "the element-wise ops were not split"
+    for e, s, p in zip(expected, serial, split):
+        numpy.testing.assert_array_equal(s, e)
+        numpy.testing.assert_array_equal(p, e)
+    assert split[1].swapaxes(0, 1).flags.c_contiguous  # the sum keeps the inputs' memory order
+
+
+def test_small_or_broadcast_sums_stay_in_numpy(rng):
+    a = rng.standard_normal((4, 5)).astype(numpy.float32)
+    assert _elementwise.add(a, a) is None
+    big = rng.standard_normal((300, 300)).astype(numpy.float32)
+    assert _elementwise.add(big, big[:1]) is None and _elementwise.add(big, big.T) is None
+    numpy.testing.assert_array_equal(_elementwise.add(big, big), big + big)
