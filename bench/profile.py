@@ -48,11 +48,22 @@ class OpTimer:
                     totals[(_name, "fwd" if Mode.grad_enabled else "bwd")] += time.perf_counter() - start
             cls.forward = timed
             self.patched.append((cls, original))
+        from gradkit.functional.norm import BatchNorm  # its fused backward calls no Function: timed itself
+        original = BatchNorm._fused_backward
+
+        def timed_backward(self, *args, _original=original):
+            start = time.perf_counter()
+            try:
+                return _original(self, *args)
+            finally:
+                totals[("BatchNorm (fused backward)", "bwd")] += time.perf_counter() - start
+        BatchNorm._fused_backward = timed_backward
+        self.patched.append((BatchNorm, original))
         return self
 
     def __exit__(self, *exc):
         for cls, original in self.patched:
-            cls.forward = original
+            setattr(cls, "_fused_backward" if original.__name__ == "_fused_backward" else "forward", original)
         self.patched = []
 
 

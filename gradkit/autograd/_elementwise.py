@@ -6,8 +6,8 @@ NumPy's ``maximum`` checks every element for NaN and ran at 0.17 ms on LeNet-5's
 ``MIN_SIZE`` elements: below that NumPy is as fast, and a small model never imports Numba (the first
 large ReLU in a process takes 0.47 s, Numba's import and the load of the code it cached on disk).
 
-Each loop is split over gradkit's threads while gradkit holds them (a model with convolutions; see
-``threads``), never taking them from BLAS itself. The loops run over memory order: the arrays must be dense in the same axis order (every conv and
+With ``SPLIT`` on, each loop is split over gradkit's threads while gradkit holds them (a model
+with convolutions; see ``threads``), never taking them from BLAS itself. The loops run over memory order: the arrays must be dense in the same axis order (every conv and
 pool output and its gradient is), otherwise the caller falls back to NumPy (``None``).
 """
 from __future__ import annotations
@@ -15,7 +15,10 @@ from __future__ import annotations
 import numpy
 
 MIN_SIZE = 1 << 16
-SPLIT = True  # split over gradkit's threads while it holds them (``threads.split(take=False)``)
+# Split over gradkit's threads while it holds them (``threads.split(take=False)``): off, as the split
+# showed no gain in the ResNet steps measured (bench/README.md, session 6); so is the compiled sum,
+# which is only worth its call when split.
+SPLIT = False
 _kernels = None
 
 
@@ -105,7 +108,7 @@ def relu_gradient(y, gy):
 def add(a, b):
     """a + b for same-shape arrays in one memory order, split over the threads; None where NumPy
     should do it (small, broadcast or differently laid out arrays)."""
-    if type(a) is not numpy.ndarray or a.size < MIN_SIZE:
+    if not SPLIT or type(a) is not numpy.ndarray or a.size < MIN_SIZE:
         return None
     order = _eligible(a, b)
     if order is None:

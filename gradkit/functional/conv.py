@@ -8,9 +8,12 @@ back by its adjoint (``_loops.col2im``). See ``_windows`` for the layout. The po
 Convolutions of stride 1 with few channels (both of LeNet-5's: 1 -> 6 and 6 -> 16) skip the
 columns: their GEMMs are too skinny to pay for writing and reading them (7.8 MB and 6 MB in
 LeNet-5 at batch 100), so the forward pass and the weight gradient are compiled loops over the
-padded image (``_loops.conv_direct``, ``_loops.conv_direct_weight``). The input gradient always
-goes through the GEMM and col2im. Every loop is split over the images of the batch on gradkit's
-threads, and the GEMMs over rows or columns once it holds them (``gradkit.threads``).
+padded image (``_loops.conv_direct``, ``_loops.conv_direct_weight``). The others, and every input
+gradient, go through im2col + GEMM (col2im) a few images at a time (``_chunked``): a chunk's
+columns stay in cache and the whole batch's are never held (37.7 MB for one 16-channel layer of
+ResNet-20). Every loop is split over the images of the batch on gradkit's threads (grouped
+convolutions keep the whole batch's columns and split their GEMMs over rows or columns once
+gradkit holds the threads, ``gradkit.threads``).
 
 The derivatives are two more ops, each linear in both inputs, so every derivative of any order is
 again one of the three (``create_graph=True`` works):

@@ -45,6 +45,7 @@ def _ops(a, b):
 
 
 def test_split_ops_give_numpy_bits_and_take_no_threads_from_blas(two_threads, monkeypatch, rng):
+    monkeypatch.setattr(_elementwise, "SPLIT", True)
     a, b = _arrays(rng)
     calls = []
     run = threads.run
@@ -64,7 +65,8 @@ def test_split_ops_give_numpy_bits_and_take_no_threads_from_blas(two_threads, mo
     assert split[1].swapaxes(0, 1).flags.c_contiguous  # the sum keeps the inputs' memory order
 
 
-def test_small_or_broadcast_sums_stay_in_numpy(rng):
+def test_small_or_broadcast_sums_stay_in_numpy(monkeypatch, rng):
+    monkeypatch.setattr(_elementwise, "SPLIT", True)
     a = rng.standard_normal((4, 5)).astype(numpy.float32)
     assert _elementwise.add(a, a) is None
     big = rng.standard_normal((300, 300)).astype(numpy.float32)
