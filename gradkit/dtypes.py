@@ -38,13 +38,17 @@ def rank(dtype) -> int:
 
 
 def promote(a: numpy.ndarray, b: numpy.ndarray, default_float) -> numpy.dtype:
-    """The dtype PyTorch gives ``a op b`` for two tensors' arrays (0-d arrays rank below the others)."""
+    """The dtype PyTorch gives ``a op b`` for two tensors' arrays: the higher kind wins and keeps its own
+    size (int64 * float32 is float32); within one kind the wider wins, except that a 0-d operand never
+    widens an operand with dimensions."""
     da, db = a.dtype, b.dtype
     ra, rb = _RANK[da.kind], _RANK[db.kind]
-    if a.ndim and not b.ndim:          # b is "0-d": it decides only if it ranks higher
-        return da if ra >= rb else db
+    if ra != rb:
+        return da if ra > rb else db
+    if a.ndim and not b.ndim:
+        return da
     if b.ndim and not a.ndim:
-        return db if rb >= ra else da
+        return db
     return numpy.promote_types(da, db)
 
 

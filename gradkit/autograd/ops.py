@@ -70,12 +70,16 @@ def _call(function: Function, *inputs: Tensor):
         raise ShapeError(f"{type(function).__name__}: cannot combine shapes {shapes}: {err}") from None
 
 
+class DimError(ShapeError, IndexError):
+    """A dim out of range: also an IndexError, PyTorch's type for it."""
+
+
 def _axis(axis: int, ndim: int, op: str, shape=None) -> int:
     """``axis`` as a non-negative int. Out of range is an error: wrapped round (axis % ndim) it
     would silently pick another axis (sum(axis=2) of a matrix summing axis 0)."""
     if not -ndim <= axis < ndim:
         where = f"shape {tuple(shape)}" if shape is not None else f"{ndim} axes"
-        raise ShapeError(f"{op}: axis {axis} is out of range for {where} (valid: {-ndim} to {ndim - 1})")
+        raise DimError(f"{op}: axis {axis} is out of range for {where} (valid: {-ndim} to {ndim - 1})")
     return axis % ndim
 
 

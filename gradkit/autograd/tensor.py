@@ -146,10 +146,10 @@ class Tensor:
 
     def _one(self, what: str):
         if self.data.size != 1:
-            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to {what}"
-                               if what != "bool" else
-                               f"Boolean value of Tensor with more than one value is ambiguous "
-                               f"(shape {self.shape}); use .any() or .all()")
+            if what == "bool":
+                raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
+                                   f"(shape {self.shape}); use .any() or .all()")
+            raise ValueError(f"only one element tensors can be converted to Python scalars (shape {self.shape})")
         return self.data.reshape(()).item()
 
     def __bool__(self):
