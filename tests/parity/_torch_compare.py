@@ -43,8 +43,10 @@ def compare(ours, theirs, where: str = "result"):
         assert isinstance(ours, (tuple, list)) and len(ours) == len(theirs), \
             f"{where}: {type(ours).__name__} of {len(ours) if hasattr(ours, '__len__') else '?'} vs torch " \
             f"{type(theirs).__name__} of {len(theirs)}"
-        if hasattr(theirs, "_fields"):
-            assert getattr(ours, "_fields", None) == theirs._fields, f"{where}: fields {getattr(ours, '_fields', None)}"
+        fields = getattr(type(theirs), "__match_args__", None)   # torch.return_types.* (values, indices)
+        if fields:
+            assert getattr(ours, "_fields", None) == fields, f"{where}: fields {getattr(ours, '_fields', None)} vs {fields}"
+            assert type(ours).__name__ == type(theirs).__name__, f"{where}: {type(ours).__name__} vs {type(theirs).__name__}"
         for i, (a, b) in enumerate(zip(ours, theirs)):
             compare(a, b, f"{where}[{i}]")
         return
