@@ -129,9 +129,10 @@ def _figures(exp, mean, first, bands, folder, count: int):
     """The experiment's own figures drawn from the mean results, bands around the averaged curves; if
     its plot cannot take the averaged results, seed 0's figures. Returns (paths, what they show)."""
     try:
-        with band_plots(bands):
-            return list(exp.plot(mean, folder)), (f"mean of {count} seeds; shaded: min-max over the seeds "
-                                                  f"(around every curve that plots an averaged series as measured)")
+        with band_plots(bands) as banded:
+            paths = list(exp.plot(mean, folder))
+        return paths, (f"mean of {count} seeds; shaded: min-max over the seeds around the {banded[0]} curves that "
+                       f"plot an averaged series as measured (other lines, bars and histograms: the mean only)")
     except Exception as err:  # noqa: BLE001 - the seed's own results always plot
         from ..train.plot import figure_module
         figure_module().close("all")
@@ -141,11 +142,12 @@ def _figures(exp, mean, first, bands, folder, count: int):
 @contextlib.contextmanager
 def band_plots(bands: aggregate.Bands):
     """While inside, every line a figure plots whose values equal an averaged series gets its min-max band
-    (shaded in the line's colour). Matplotlib's ``Axes.plot`` is wrapped for the block only."""
+    (shaded in the line's colour). Matplotlib's ``Axes.plot`` is wrapped for the block only; yields a
+    one-item list counting the bands drawn."""
     from ..train.plot import figure_module
     figure_module()
     from matplotlib.axes import Axes
-    original = Axes.plot
+    original, banded = Axes.plot, [0]
 
     def plot(ax, *args, **kwargs):
         lines = original(ax, *args, **kwargs)
@@ -153,11 +155,12 @@ def band_plots(bands: aggregate.Bands):
             band = bands.find(line.get_ydata())
             if band is not None:
                 ax.fill_between(line.get_xdata(), band[0], band[1], color=line.get_color(), alpha=0.2, linewidth=0)
+                banded[0] += 1
         return lines
 
     Axes.plot = plot
     try:
-        yield
+        yield banded
     finally:
         Axes.plot = original
 

@@ -93,10 +93,10 @@ def test_band_is_drawn_around_an_averaged_curve_only(tmp_path):
     bands = aggregate.Bands()
     aggregate.mean_results([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]], bands)
     fig, (ax,) = plotting.figure(1)
-    with band_plots(bands):
+    with band_plots(bands) as banded:
         ax.plot([0, 1, 2], [2.0, 3.0, 4.0])          # the averaged series: band
         ax.plot([0, 1, 2], [2.0, 3.0, 4.5])          # something else: no band
-    assert len(ax.collections) == 1
+    assert len(ax.collections) == 1 and banded == [1]
     (path,) = ax.collections[0].get_paths()
     assert path.vertices[:, 1].min() == pytest.approx(1.0) and path.vertices[:, 1].max() == pytest.approx(5.0)
     plotting.save(fig, tmp_path, "x")
