@@ -51,8 +51,9 @@ class Trainer:
         clip_grad_norm: if set, clip the global gradient 2-norm to this value before each step.
         rng: Generator or seed for shuffling (bit-exact resume restores it); None derives one from
             the global generator, so ``gk.manual_seed`` fixes it.
-        on_nonfinite: a NaN/Inf loss ``"stop"``s training with NonFiniteError naming the epoch, the step
-            and the source (before the step, so the weights stay finite), or ``"warn"``s once and goes on.
+        on_nonfinite: in ``fit``, a NaN/Inf loss ``"stop"``s training with NonFiniteError naming the epoch,
+            the step and the source (before the step, so the weights stay finite), or ``"warn"``s once
+            and goes on. A bare ``train_step`` returns the loss whatever it is.
     """
 
     def __init__(self, model, optimizer, loss_fn=None, metrics=("accuracy",), callbacks=(),
@@ -66,7 +67,7 @@ class Trainer:
                         for m in metrics}
         self.callbacks: list[Callback] = list(callbacks)
         self.clip_grad_norm = clip_grad_norm
-        self.on_nonfinite, self._warned_nonfinite = nonfinite.check_mode(on_nonfinite), False
+        self.on_nonfinite, self._warned_nonfinite, self._fitting = nonfinite.check_mode(on_nonfinite), False, False
         # None: a child of the global generator (gk.manual_seed decides it), never the global one
         # itself, because resuming rewinds the shuffling generator
         self.rng = backend.resolve_rng(rng) if rng is not None else backend.default_rng().spawn(1)[0]
@@ -87,7 +88,7 @@ class Trainer:
         self.optimizer.zero_grad()
         loss.backward()
         logs = {"loss": float(loss.data)}
-        if not math.isfinite(logs["loss"]):
+        if self._fitting and not math.isfinite(logs["loss"]):   # a bare train_step returns the loss as it is
             nonfinite.handle(self, x, y, logs["loss"])   # raises unless on_nonfinite="warn"
         if self.clip_grad_norm is not None:
             from ..optim import clip_grad_norm_
@@ -131,6 +132,7 @@ class Trainer:
             self.load(resume)
         self.stop_training = self.interrupted = False
         previous_handler = self._catch_interrupt()
+        self._fitting = True
         try:
             self._emit("on_train_begin", {"epochs": epochs})
             while self.epoch < epochs and not self.stop_training:
@@ -141,6 +143,7 @@ class Trainer:
             if not self.interrupted:
                 self._emit("on_train_end", {})
         finally:
+            self._fitting = False
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
         return history
