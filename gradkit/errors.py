@@ -21,6 +21,10 @@ class FileError(GradkitError, ValueError):
     """A file or folder that is missing, of the wrong kind, unreadable or corrupt; the message names it."""
 
 
+class MissingFileError(FileError, FileNotFoundError):
+    """A file or folder that should exist does not."""
+
+
 class DataError(FileError):
     """A data file or data set is missing, corrupt, truncated, empty or fails its checksum."""
 
@@ -51,5 +55,5 @@ def require(module: str, extra: str, why: str):
                                      f"install it with: pip install 'gradkit[{extra}]'") from None
 
 
-__all__ = ["GradkitError", "ArgumentError", "FileError", "DataError", "CheckpointError", "FolderLockedError",
+__all__ = ["GradkitError", "ArgumentError", "FileError", "MissingFileError", "DataError", "CheckpointError", "FolderLockedError",
            "NonFiniteError", "MissingDependencyError", "require"]
