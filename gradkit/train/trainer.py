@@ -277,13 +277,16 @@ class Trainer:
         Raises CheckpointError naming the file and every part that does not fit (model tensors,
         optimiser, batch size, data size)."""
         state = self.check_checkpoint(path)
+        try:   # a well-formed file may still hold damaged values: name the file, whatever part fails
+            self._restore(state)
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+            raise CheckpointError(f"{path}: does not fit this run: {type(err).__name__}: {err}") from None
+
+    def _restore(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
-        try:
-            self.optimizer.load_state_dict(state["optimizer"])
-            if state.get("loader") is not None and self._train_loader is not None:
-                self._train_loader.load_state_dict(state["loader"])
-        except (ValueError, KeyError, TypeError) as err:
-            raise CheckpointError(f"{path}: does not fit this run: {err}") from None
+        self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("loader") is not None and self._train_loader is not None:
+            self._train_loader.load_state_dict(state["loader"])
         self.epoch, self.global_step, self.batch = state["epoch"], state["global_step"], state["batch"]
         totals = state.get("epoch_totals", {"sums": {}, "seen": 0})
         self._sums, self._seen = dict(totals["sums"]), totals["seen"]
