@@ -34,6 +34,20 @@ concat = cat
 clip = clamp
 # ---- end of PyTorch's names
 from . import autograd, functional
+from .errors import GradkitError
+
+
+# saving (gradkit.serialization): safetensors + JSON, never pickle; imported on first use
+def save(obj, path) -> str:
+    """``gradkit.save(model.state_dict(), "model.pt")``: tensors and nested state, as safetensors."""
+    from .serialization import save as _save
+    return _save(obj, path)
+
+
+def load(path):
+    """Read what :func:`save` wrote, or any safetensors file (a dict of name -> Tensor)."""
+    from .serialization import load as _load
+    return _load(path)
 
 __version__ = "0.1.0"
 
