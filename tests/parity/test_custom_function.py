@@ -122,3 +122,33 @@ def test_autograd_grad_with_torchs_arguments():
         assert gz is None
         with pytest.raises(RuntimeError):
             m.autograd.grad(y.sum(), [x, z])
+
+
+def test_a_jvp_staticmethod_serves_forward_mode():
+    class Square(gk.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return 2 * x * grad
+
+        @staticmethod
+        def jvp(ctx, tangent):
+            (x,) = ctx.saved_tensors
+            return 2 * x * tangent
+
+    _, tangent = gk.jvp(lambda x: Square.apply(x), gk.tensor(X), gk.tensor(Y))
+    numpy.testing.assert_allclose(tangent.data, 2 * X * Y)
+
+
+def test_backward_inputs_accumulates_only_into_the_named_tensors():
+    for m in (torch, gk):
+        a = m.tensor(X, requires_grad=True)
+        b = m.tensor(Y, requires_grad=True)
+        (a * b).sum().backward(inputs=[a])
+        numpy.testing.assert_allclose(a.grad.numpy(), Y)
+        assert b.grad is None
