@@ -27,7 +27,9 @@ def mark_written(array) -> None:
     """Count one in-place write to ``array``'s memory."""
     WRITES[0] += 1
     owner = memory_owner(array)
-    WRITTEN[id(owner)] = (weakref.ref(owner), WRITES[0])
+    key = id(owner)
+    # the entry goes when the memory does, so a loop writing into fresh arrays does not grow the table
+    WRITTEN[key] = (weakref.ref(owner, lambda _, key=key: WRITTEN.pop(key, None)), WRITES[0])
 
 
 def _records(t: Tensor, operands) -> bool:
