@@ -167,9 +167,12 @@ class Tensor:
         return int(self._one("Scalar"))
 
     def __format__(self, spec):
-        if self.data.ndim == 0 or (spec and self.data.size == 1):
+        """A 0-d tensor formats as its number (f"{loss:.4f}"), as torch; others only without a spec."""
+        if self.data.ndim == 0:
             return format(self.data.item(), spec)
-        return format(repr(self), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return repr(self)
 
     def __len__(self):
         if self.data.ndim == 0:

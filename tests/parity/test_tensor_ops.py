@@ -193,6 +193,8 @@ FLOAT = [  # (name, fn(m, *xs), [arrays]) run in float32 and float64
     ("python_protocols", lambda m, x: (float(x[0]), int(x[1]), bool(x[0]), f"{x[0]:.2f}", [float(v) for v in x]),
      [numpy.array([1.25, 2.75])]),
     ("bool_ambiguous", lambda m, x: bool(x), [a(2)]),
+    ("format_0d", lambda m, x: (f"{x.sum():.3f}", f"{x[0]}", "{:>8.2e}".format(x.mean())), [a(2)]),
+    ("format_1d_spec_error", lambda m, x: f"{x:.2f}", [a(1)]),
     ("contains_iter", lambda m, x: (0.75 in m.tensor([0.5, 0.75]), 3.0 in x, list(iter(x))), [numpy.array([1.0, 3.0])]),
     ("hash_identity", lambda m, x: (len({x, x.clone()}), {x: 1}[x]), [a(2)]),
     ("float_of_many", lambda m, x: float(x), [a(2)]),
