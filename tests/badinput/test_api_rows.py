@@ -11,7 +11,7 @@ from gradkit.data import ArrayDataset, idx
 from gradkit.data.atomic import FolderLock
 from gradkit.errors import (ArgumentError, CheckpointError, DataError, FileError, FolderLockedError, GradkitError,
                             MissingDependencyError, MissingFileError, NonFiniteError, require)
-from gradkit.serialization import decode, encode
+from gradkit.serialization import decode
 from gradkit.train import Trainer
 from gradkit.train import checkpoint as ckpt
 
