@@ -12,11 +12,13 @@ Layout (STYLE.md point 8): ``probes`` (quantities), ``schedule`` (when to measur
 ``remedies`` (the remedy runner), ``cli`` (``gradkit doctor``).
 """
 from . import probes, rules
-from .doctor import DoctorCallback, diagnose, evaluate, locate_nonfinite, make_report
+from .callback import DoctorCallback
+from .doctor import diagnose, evaluate, locate_nonfinite, make_report
 from .recorder import Recorder
 from .report import Finding, Report
 from .schedule import Schedule
 from .setups import Setup, build
+from .watch import Watch, watch
 
-__all__ = ["diagnose", "DoctorCallback", "Report", "Finding", "Recorder", "Schedule", "Setup", "build", "probes",
+__all__ = ["watch", "Watch", "diagnose", "DoctorCallback", "Report", "Finding", "Recorder", "Schedule", "Setup", "build", "probes",
            "rules", "evaluate", "locate_nonfinite", "make_report"]

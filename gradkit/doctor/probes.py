@@ -164,6 +164,42 @@ def row_spread(weight) -> float:
     return norm(w - w.mean(axis=0, keepdims=True)) / size
 
 
+# Rows summing to 1 up to float32 rounding over a few thousand terms.
+PROBABILITY_TOLERANCE = 1e-3
+
+
+def probability_rows(a) -> bool:
+    """Is every row of ``a`` (batch, classes) a probability vector: entries >= 0 summing to 1?"""
+    a = numpy.asarray(a, dtype=numpy.float64)
+    return bool(a.size) and bool((a >= 0).all()) and bool(
+        (numpy.abs(a.sum(axis=1) - 1.0) <= PROBABILITY_TOLERANCE).all())
+
+
+def softmax_floor(classes: int) -> float:
+    """The smallest value cross-entropy can take when its input is already a probability vector p:
+    -log softmax(p)_y >= -log(e / (e + classes - 1)) = log(1 + (classes - 1) / e), reached at p = one-hot(y)."""
+    return float(numpy.log1p((classes - 1) / numpy.e))
+
+
+def row_fingerprints(x) -> numpy.ndarray:
+    """One number per example (row) of a batch: sum over its elements of x * w for a fixed pseudo-random
+    w, in float64. Equal examples give equal numbers wherever they sit in a batch (the sum runs along
+    each row alone); different ones collide with probability ~0. The doctor uses it to tell batches
+    the model has not trained on yet."""
+    flat = numpy.asarray(x).reshape(len(x), -1)
+    weights = _fingerprint_weights(flat.shape[1])
+    return (flat.astype(numpy.float64) * weights).sum(axis=1)
+
+
+_WEIGHTS: dict = {}
+
+
+def _fingerprint_weights(n: int) -> numpy.ndarray:
+    if n not in _WEIGHTS:
+        _WEIGHTS[n] = numpy.random.default_rng(n).standard_normal(n)
+    return _WEIGHTS[n]
+
+
 def all_finite(a) -> bool:
     """True when no element of ``a`` is NaN or infinite."""
     return bool(numpy.isfinite(numpy.asarray(a)).all())
