@@ -256,6 +256,12 @@ class Recorder:
             raise ValueError(f"Recorder.median: part must be 'all', 'start' or 'end', got {part!r}")
         return float(statistics.median(values))  # pure Python: ~20x faster than numpy on short lists
 
+    def largest_update(self) -> float:
+        """The largest median update/weight ratio of any weight layer (NaN when never measured)."""
+        ratios = [self.median(layer.name, "update_ratio") for layer in self.layers if layer.kind == "weight"]
+        ratios = [r for r in ratios if not math.isnan(r)]
+        return max(ratios) if ratios else math.nan
+
     def forward_order(self, kind: str | None = None) -> list[Layer]:
         """Watched layers in the order the forward pass called them (registration order if never measured)."""
         by_name = {layer.name: layer for layer in self.layers}
