@@ -221,8 +221,8 @@ class Recorder:
     def _read_weights(self, layer: Layer, probe: StepProbe, step: int) -> None:
         slot = probe.layers.setdefault(layer.name, {})
         weight = layer.module.weight
-        after = self.adapter.weight(layer.module).astype(numpy.float64)  # once, not in every quantity
-        before = self._before.get(layer.name, after).astype(numpy.float64, copy=False)
+        after = self.adapter.weight(layer.module)   # the probes accumulate in float64 themselves
+        before = self._before.get(layer.name, after)
         slot["weight_norm"] = probes.norm(before)
         slot["row_spread"] = probes.row_spread(before)
         slot["update_ratio"] = probes.update_ratio(before, after)

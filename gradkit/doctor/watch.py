@@ -32,6 +32,11 @@ from .recorder import Recorder
 from .schedule import Schedule
 
 
+# Rows of each batch fingerprinted until the data comes round again: with 16 of every batch known after
+# one epoch, a second-epoch batch of 64 holds one of them with probability 1 - (1 - 1/4)^16 > 0.99.
+FINGERPRINT_ROWS = 16
+
+
 class Watch:
     """Observe a training loop; ``report()`` says what is wrong with it.
 
@@ -59,7 +64,8 @@ class Watch:
         self._loss: float | None = None
         self._open = False            # a training forward happened since the last step ended
         self._backward_seen = False   # a backward happened in the open step
-        self._seen: set = set()       # fingerprints of the examples trained on
+        self._seen: set = set()       # fingerprints of (some) examples trained on
+        self._repeated = False        # an example came back: the model has seen the data once
         self._new_batch = False
         self._params = self.adapter.optimizer_params(optimizer) if optimizer is not None else None
 
@@ -107,16 +113,26 @@ class Watch:
         return None
 
     def _fingerprint(self, inputs) -> None:
-        """Is this batch new to the model (none of its examples trained on before)?"""
+        """Is this batch new to the model? Until the first example comes back (the end of the first
+        epoch, for a loader that goes through the data), every batch is; after it, none is counted as
+        new. A few rows per batch are enough to see the return: in the second epoch a batch holds
+        examples from every part of the first (``FINGERPRINT_ROWS`` rows of each step, so after one
+        epoch that share of the data is known), and the check stops once it has fired."""
+        if self._repeated:
+            self._new_batch = False
+            return
         x = next((v for v in inputs if self.adapter.is_tensor(v)), None)
         if x is None or len(x.shape) == 0:
             self._new_batch = False
             return
-        keys = set(probes.row_fingerprints(self.adapter.numpy(x)).tolist())
-        self._new_batch = self._seen.isdisjoint(keys)
-        self._seen |= keys
+        keys = set(probes.row_fingerprints(self.adapter.numpy(x[:FINGERPRINT_ROWS])).tolist())
+        self._repeated = not self._seen.isdisjoint(keys)
+        self._new_batch = not self._repeated
+        self._seen = set() if self._repeated else self._seen | keys
 
     def _on_backward(self, tensor) -> None:
+        if not self._open:
+            return   # not this model's step (another model trained in the same process)
         value = self.adapter.scalar(tensor)
         if value is not None:
             self._loss = value
