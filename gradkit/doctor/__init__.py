@@ -5,11 +5,18 @@
     >>> print(report)                    # findings with evidence, explanation, ranked remedies
     >>> report.names                     # e.g. ["vanishing_gradients"]
     >>> trainer.fit(train, callbacks=[gk.doctor.DoctorCallback(every=10)])
+    >>> with gk.doctor.watch(model, optimizer) as w:     # any loop, gradkit or PyTorch
+    ...     train_loop()
+    >>> print(w.report())
+
+    $ python -m gradkit.doctor train.py [script args]     # an unmodified script, watched
 
 Layout (STYLE.md point 8): ``probes`` (quantities), ``schedule`` (when to measure), ``recorder``
 (hooks), ``rules`` (findings and their thresholds), ``report`` and ``figures`` (instruments),
 ``setups`` (a frozen training set-up), ``scenarios`` (broken set-ups and their healthy twins),
-``remedies`` (the remedy runner), ``cli`` (``gradkit doctor``).
+``remedies`` (the remedy runner), ``cli`` (``gradkit doctor``); ``adapters`` (the only framework-aware
+code: gradkit and PyTorch), ``watch`` (any loop through hooks), ``callback`` (the Trainer's doctor),
+``rules_loop`` (loop and data bugs), ``script`` (``python -m gradkit.doctor``).
 """
 from . import probes, rules
 from .callback import DoctorCallback

@@ -360,6 +360,9 @@ EXPLAINS = {
     "collapsed_activations": {"underfitting"},
     "nonfinite": {"underfitting"},
 }
+# a run whose numbers are broken learns nothing that carries over either: the labels are the last suspect
+for _cause in SYMPTOMS - {"underfitting", "overfitting", "lr_too_low"}:
+    EXPLAINS[_cause] = EXPLAINS.get(_cause, set()) | {"unlearnable_labels"}
 
 
 def explains(cause: Finding, effect: Finding) -> bool:

@@ -165,21 +165,31 @@ def _chance(rec):
     return chance if abs(rec.losses[0] - chance) < 0.5 * chance else None
 
 
+def _at_chance(losses, chance):
+    """(median of the later half, its standard error, at chance?) of a series of held-out losses."""
+    later = losses[len(losses) // 2:]
+    median = statistics.median(later)
+    error = statistics.stdev(later) / math.sqrt(len(later)) if len(later) > 1 else math.inf
+    return median, error, median >= chance - STANDARD_ERRORS * error
+
+
 def unlearnable_labels(rec, context):
     chance = _chance(rec)
-    unseen = [loss for _, loss in rec.unseen] + [v["loss"] for v in rec.validation if math.isfinite(v["loss"])]
-    if chance is None or len(unseen) < MIN_UNSEEN:
-        return None
-    later = unseen[len(unseen) // 2:]
-    held_out = statistics.median(later)
-    error = statistics.stdev(later) / math.sqrt(len(later))
+    series = [s for s in ([loss for _, loss in rec.unseen],
+                          [v["loss"] for v in rec.validation if math.isfinite(v["loss"])]) if len(s) >= MIN_UNSEEN]
     update = rec.largest_update()
-    if held_out < chance - STANDARD_ERRORS * error or not update >= TINY_UPDATE:
+    if chance is None or not series or not update >= TINY_UPDATE:
         return None
+    verdicts = [_at_chance(s, chance) for s in series]
+    if not all(at for _, _, at in verdicts):   # each held-out measure must sit at chance
+        return None
+    held_out, error, _ = verdicts[-1]
+    later = series[-1][len(series[-1]) // 2:]
     trend = probes.loss_trend(rec.losses)
     return Finding(
         "unlearnable_labels", "Labels do not match the inputs", "error",
-        [f"loss on batches the model had not trained on yet: {held_out:.3g} (median of the last {len(later)}), "
+        [f"loss on {'validation data' if len(series) > 1 or not rec.unseen else 'batches the model had not trained on yet'}: "
+         f"{held_out:.3g} (median of the last {len(later)}), "
          f"chance level log {max(_measured(rec, 'classes'))} = {chance:.3g} (standard error of the median ~{error:.2g})",
          f"meanwhile the updates are healthy (largest update/weight ratio {update:.2g} per step) and the training "
          f"loss went from {trend['start']:.3g} to {trend['end']:.3g}"],
@@ -189,7 +199,7 @@ def unlearnable_labels(rec, context):
         "examples one by one, so a falling training loss, or over-fitting one batch, does not prove the "
         "labels right.",
         ["check_labels"],
-        f"median loss on not-yet-trained batches (and validation), later half of them, >= log C - "
+        f"median loss on not-yet-trained batches (and, separately, on validation data), later half of them, >= log C - "
         f"{STANDARD_ERRORS:g} standard errors, with update/weight ratios >= {TINY_UPDATE:g}",
         [], {"held_out_loss": held_out, "chance": chance, "largest_update_ratio": update},
         fix="check that inputs and labels stay paired: index both with the same permutation, and look at a "

@@ -76,3 +76,17 @@ def test_watch_on_a_gradkit_loop_is_bit_identical_and_diagnoses_stale_gradients(
     assert "stale_gradients" not in watched[2].report().names
     stale = run(True, False)[2].report()
     assert "stale_gradients" in stale.names and stale.primary.name == "stale_gradients"
+
+
+def test_the_doctor_imports_torch_only_for_a_torch_model():
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = ("import sys, gradkit as gk; from gradkit import nn, optim\n"
+            "m = nn.models.mlp(4, [8], 2, rng=0)\n"
+            "with gk.doctor.watch(m, optim.SGD(m.parameters(), lr=0.1)): pass\n"
+            "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=root))
+    assert done.stdout.strip() == "False", done.stderr
