@@ -11,7 +11,7 @@
 
     $ python -m gradkit.doctor train.py [script args]     # an unmodified script, watched
 
-Layout (STYLE.md point 8): ``probes`` (quantities), ``schedule`` (when to measure), ``recorder``
+Layout (docs/architecture.md, floor 3): ``probes`` (quantities), ``schedule`` (when to measure), ``recorder``
 (hooks), ``rules`` (findings and their thresholds), ``report`` and ``figures`` (instruments),
 ``setups`` (a frozen training set-up), ``scenarios`` (broken set-ups and their healthy twins),
 ``remedies`` (the remedy runner), ``cli`` (``gradkit doctor``); ``adapters`` (the only framework-aware

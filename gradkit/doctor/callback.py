@@ -65,7 +65,7 @@ class DoctorCallback(Callback):
         if finite:
             return
         if watch.anomaly is None and watch.adapter.name == "gradkit":
-            from .doctor import locate_nonfinite
+            from ..autograd.anomaly import locate_nonfinite
             watch.recorder.paused = True
             try:
                 watch.anomaly = locate_nonfinite(context.model, self.trainer.loss_fn, context.inputs, context.targets)

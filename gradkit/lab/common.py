@@ -35,9 +35,11 @@ def load_flat(name: str = "mnist-10k", n_train: int | None = None, n_test: int |
 
 
 def trainer(model, optimizer, loss_fn=None, clip_grad_norm=None):
-    """A Trainer with no metrics and no callbacks of its own."""
+    """A Trainer with no metrics and no callbacks of its own; a NaN loss is recorded, not raised (the
+    experiments show where training dies)."""
     from ..train import Trainer
-    return Trainer(model, optimizer, loss_fn=loss_fn, metrics=(), clip_grad_norm=clip_grad_norm, rng=0)
+    return Trainer(model, optimizer, loss_fn=loss_fn, metrics=(), clip_grad_norm=clip_grad_norm, rng=0,
+                   on_nonfinite="ignore")
 
 
 class BookBatches:
