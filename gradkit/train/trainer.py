@@ -53,7 +53,7 @@ class Trainer:
             the global generator, so ``gk.manual_seed`` fixes it.
         on_nonfinite: in ``fit``, a NaN/Inf loss ``"stop"``s training with NonFiniteError naming the epoch,
             the step and the source (before the step, so the weights stay finite), or ``"warn"``s once
-            and goes on, or ``"ignore"``s it (the loss is logged as it is). A bare ``train_step``
+            and goes on (unless a callback's ``on_before_step`` skipped the step). A bare ``train_step``
             returns the loss whatever it is.
     """
 
@@ -97,8 +97,8 @@ class Trainer:
         loss.backward()
         logs = {"loss": float(loss.data)}
         self._emit("on_before_step", context)   # a callback may skip this step (the doctor does on NaN)
-        if self._fitting and not context.skip_step and self.on_nonfinite != "ignore" \
-                and not math.isfinite(logs["loss"]):   # a bare train_step returns the loss as it is
+        if self._fitting and not context.skip_step and not math.isfinite(logs["loss"]):   # a bare train_step
+            # returns the loss as it is; a callback that skipped the step has dealt with it
             nonfinite.handle(self, x, y, logs["loss"])   # raises unless on_nonfinite="warn"
         if self.clip_grad_norm is not None:
             from ..optim import clip_grad_norm_
@@ -256,7 +256,8 @@ class Trainer:
             "optimizer_type": type(self.optimizer).__name__,
             "epoch": self.epoch, "global_step": self.global_step, "batch": self.batch,
             "epoch_totals": {"sums": self._sums, "seen": self._seen},
-            "loader": self._loader_state or (self._train_loader.state_dict() if self._train_loader else None),
+            "loader": self._loader_state or (self._train_loader.state_dict()
+                                             if hasattr(self._train_loader, "state_dict") else None),
             "rng": {"global": backend.default_rng().bit_generator.state,
                     "modules": {k: g.bit_generator.state for k, g in self._module_rngs()}},
             "callbacks": {f"{i}:{type(c).__name__}": c.state_dict() for i, c in enumerate(getattr(self, "_active", self.callbacks))},

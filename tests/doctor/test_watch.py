@@ -90,3 +90,18 @@ def test_the_doctor_imports_torch_only_for_a_torch_model():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env=dict(os.environ, PYTHONPATH=root))
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_gradient_accumulation_is_not_stale_gradients():
+    # two micro-batches per step, zero_grad after the step: legitimate, and no gradient crosses a step
+    model = nn.models.mlp(8, [16, 16], 3, rng=0)
+    opt = optim.SGD(model.parameters(), lr=0.05)
+    rng = numpy.random.default_rng(0)
+    x, y = rng.standard_normal((64, 8)).astype("float32"), rng.integers(0, 3, 64)
+    with gk.doctor.watch(model, opt, every=2) as w:
+        for _ in range(30):
+            for half in (slice(0, 32), slice(32, 64)):
+                F.cross_entropy(model(gk.tensor(x[half])), gk.tensor(y[half])).backward()
+            opt.step()
+            opt.zero_grad()
+    assert w.step == 30 and "stale_gradients" not in w.report().names

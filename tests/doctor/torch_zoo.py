@@ -87,10 +87,10 @@ def mlp(widths=(196, 64, 64, 10), softmax=False, bn_dropout=False):
     return nn.Sequential(nn.Flatten(), *layers)
 
 
-def cnn():
+def cnn(softmax=False):
     return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(16 * 3 * 3, 10))
+                         nn.Flatten(), nn.Linear(16 * 3 * 3, 10), *([nn.Softmax(dim=1)] if softmax else []))
 
 
 def _run(name, model, expected=None, optimizer="adam", lr=1e-3, raw=False, shuffle_labels=False, seed=0, **loop):
@@ -136,6 +136,25 @@ SETUPS = {
 TWINS = {"unnormalized-inputs": "healthy-sgd-mlp", "softmax-before-ce": "healthy-sgd-mlp",
          "stale-gradients": "healthy-sgd-mlp", "eval-mode-training": "healthy-bn-sgd",
          "unlearnable-labels": "healthy-mlp", "underfitting": "healthy-mlp"}
+
+
+# Variants the rules were not tuned on: other seeds, optimisers, architectures (name -> build, expected).
+VARIANTS = {
+    "stale-gradients:adam,seed=1": (_seeded(lambda s: _run("v", mlp(), zero_grad=False, seed=s)), "stale_gradients", 1),
+    "underfitting:width=3,seed=1": (_seeded(lambda s: _run("v", mlp((196, 3, 10)), seed=s)), "underfitting", 1),
+    "unlearnable-labels:sgd,seed=1": (_seeded(lambda s: _run("v", mlp(), optimizer="sgd", lr=0.01, shuffle_labels=True,
+                                                             seed=s)), "unlearnable_labels", 1),
+    "unnormalized-inputs:cnn": (_seeded(lambda s: _run("v", cnn(), optimizer="sgd", lr=0.01, raw=True, seed=s)),
+                                "unnormalized_inputs", 0),
+    "softmax-before-ce:cnn": (_seeded(lambda s: _run("v", cnn(softmax=True), optimizer="sgd", lr=0.01, seed=s)),
+                              "softmax_before_cross_entropy", 0),
+    "eval-mode-training:seed=1": (SETUPS["eval-mode-training"], "eval_mode_training", 1),
+    "unlearnable-labels:cnn": (_seeded(lambda s: _run("v", cnn(), shuffle_labels=True, seed=s)), "unlearnable_labels", 0),
+    "healthy-cnn:sgd": (_seeded(lambda s: _run("v", cnn(), optimizer="sgd", lr=0.01, seed=s)), None, 0),
+    "healthy-mlp:seed=1": (SETUPS["healthy-mlp"], None, 1),
+    "healthy-bn-dropout:sgd,seed=1": (_seeded(lambda s: _run("v", mlp(bn_dropout=True), optimizer="sgd", lr=0.01,
+                                                             seed=s)), None, 1),
+}
 
 
 def batches(run: Run):
