@@ -27,7 +27,7 @@ def _as_dataset(data, what: str):
     if data is None:
         return None
     if isinstance(data, (tuple, list)) and len(data) == 2:
-        x, y = (numpy.asarray(for_model_free_numpy(v)) for v in data)
+        x, y = (numpy.asarray(_as_numpy(v)) for v in data)
         return ArrayDataset(x, y)
     if hasattr(data, "__iter__") or (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
         return data
@@ -35,7 +35,7 @@ def _as_dataset(data, what: str):
                     f"got {type(data).__name__}")
 
 
-def for_model_free_numpy(value):
+def _as_numpy(value):
     """NumPy view of an array-like (a torch tensor too, through its ``numpy()``)."""
     if hasattr(value, "detach") and hasattr(value, "numpy"):
         return value.detach().cpu().numpy()

@@ -13,6 +13,18 @@ from __future__ import annotations
 import sys
 
 
+class Restore:
+    """A handle whose ``remove()`` undoes a patch (once)."""
+
+    def __init__(self, undo):
+        self._undo = undo
+
+    def remove(self):
+        if self._undo is not None:
+            self._undo()
+            self._undo = None
+
+
 def is_torch(obj) -> bool:
     """Is ``obj`` a PyTorch object? Decided without importing torch (a program that never imported it
     cannot hold one)."""

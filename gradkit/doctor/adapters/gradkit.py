@@ -9,21 +9,10 @@ from ...autograd.mode import is_grad_enabled
 from ...nn import activation as act
 from ...nn.layers import Conv2d, Linear
 from ...nn.norm import Dropout, _BatchNorm
+from . import Restore
 
 ACTIVATIONS = {act.ReLU: "relu", act.LeakyReLU: "leaky_relu", act.PReLU: "prelu", act.ELU: "elu",
                act.Softplus: "softplus", act.Sigmoid: "sigmoid", act.Tanh: "tanh"}
-
-
-class _Restore:
-    """A handle that undoes a patch."""
-
-    def __init__(self, undo):
-        self._undo = undo
-
-    def remove(self):
-        if self._undo is not None:
-            self._undo()
-            self._undo = None
 
 
 class GradkitAdapter:
@@ -83,7 +72,7 @@ class GradkitAdapter:
             after()
             return result
         optimizer.step = watched_step
-        return _Restore(lambda: optimizer.__dict__.pop("step", None))
+        return Restore(lambda: optimizer.__dict__.pop("step", None))
 
     def backward_hook(self, fn):
         """Call ``fn(tensor)`` at the start of every ``Tensor.backward`` (the loss); returns a handle."""
@@ -93,7 +82,7 @@ class GradkitAdapter:
             fn(tensor)
             return original(tensor, *args, **kwargs)
         Tensor.backward = backward
-        return _Restore(lambda: setattr(Tensor, "backward", original))
+        return Restore(lambda: setattr(Tensor, "backward", original))
 
     def scalar(self, tensor) -> float | None:
         """The value of a one-element tensor (a loss), else None."""

@@ -10,20 +10,12 @@ import numpy
 import torch
 from torch import nn
 
+from . import Restore
+
 ACTIVATIONS = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.PReLU: "prelu", nn.ELU: "elu",
                nn.Softplus: "softplus", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}
 WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 MODE_DEPENDENT = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
-
-
-class _Restore:
-    def __init__(self, undo):
-        self._undo = undo
-
-    def remove(self):
-        if self._undo is not None:
-            self._undo()
-            self._undo = None
 
 
 class TorchAdapter:
@@ -84,7 +76,7 @@ class TorchAdapter:
         def undo():
             pre.remove()
             post.remove()
-        return _Restore(undo)
+        return Restore(undo)
 
     def backward_hook(self, fn):
         original = torch.Tensor.backward
@@ -93,7 +85,7 @@ class TorchAdapter:
             fn(tensor)
             return original(tensor, *args, **kwargs)
         torch.Tensor.backward = backward
-        return _Restore(lambda: setattr(torch.Tensor, "backward", original))
+        return Restore(lambda: setattr(torch.Tensor, "backward", original))
 
     def scalar(self, tensor) -> float | None:
         return float(tensor.detach()) if tensor.numel() == 1 else None
