@@ -5,18 +5,27 @@
     >>> print(report)                    # findings with evidence, explanation, ranked remedies
     >>> report.names                     # e.g. ["vanishing_gradients"]
     >>> trainer.fit(train, callbacks=[gk.doctor.DoctorCallback(every=10)])
+    >>> with gk.doctor.watch(model, optimizer) as w:     # any loop, gradkit or PyTorch
+    ...     train_loop()
+    >>> print(w.report())
+
+    $ python -m gradkit.doctor train.py [script args]     # an unmodified script, watched
 
 Layout (docs/architecture.md, floor 3): ``probes`` (quantities), ``schedule`` (when to measure), ``recorder``
 (hooks), ``rules`` (findings and their thresholds), ``report`` and ``figures`` (instruments),
 ``setups`` (a frozen training set-up), ``scenarios`` (broken set-ups and their healthy twins),
-``remedies`` (the remedy runner), ``cli`` (``gradkit doctor``).
+``remedies`` (the remedy runner), ``cli`` (``gradkit doctor``); ``adapters`` (the only framework-aware
+code: gradkit and PyTorch), ``watch`` (any loop through hooks), ``callback`` (the Trainer's doctor),
+``rules_loop`` (loop and data bugs), ``script`` (``python -m gradkit.doctor``).
 """
 from . import probes, rules
-from .doctor import DoctorCallback, diagnose, evaluate, locate_nonfinite, make_report
+from .callback import DoctorCallback
+from .doctor import diagnose, evaluate, locate_nonfinite, make_report
 from .recorder import Recorder
 from .report import Finding, Report
 from .schedule import Schedule
 from .setups import Setup, build
+from .watch import Watch, watch
 
-__all__ = ["diagnose", "DoctorCallback", "Report", "Finding", "Recorder", "Schedule", "Setup", "build", "probes",
+__all__ = ["watch", "Watch", "diagnose", "DoctorCallback", "Report", "Finding", "Recorder", "Schedule", "Setup", "build", "probes",
            "rules", "evaluate", "locate_nonfinite", "make_report"]

@@ -4,6 +4,7 @@
     gradkit doctor --model deep-sigmoid --try-fixes --out runs/doctor
     gradkit doctor --model deep-sigmoid:depth=15,activation=tanh
     gradkit doctor --model custom:depth=8,activation=sigmoid,init=normal:1.0,optimizer=sgd,lr=0.1
+    gradkit doctor [--out DIR] run train.py [ARGS...]     # watch your own training script (PyTorch or gradkit)
 
 OUT receives report.txt, report.json, gradient_flow.png and, with --try-fixes, remedies.txt and
 remedies.json. Set-up fields: data, n_train, n_val, architecture, depth, width, activation, init,
@@ -19,12 +20,21 @@ from ..argtypes import natural, out_folder, positive_int
 
 def run(args) -> int:
     from ..threads import num_threads
+    args.out_given = args.out is not None
+    args.out = args.out or "runs/doctor"
+    if args.command:
+        return _run(args)   # the user's script keeps its own thread settings
     with num_threads(args.threads or None):
         return _run(args)
 
 
 def _run(args) -> int:
     from . import scenarios
+    if args.command:
+        if args.command[0] != "run" or len(args.command) < 2:
+            raise SystemExit("gradkit doctor: expected 'run SCRIPT [ARGS...]', got " + " ".join(args.command))
+        from .script import run_script
+        return run_script(args.command[1], args.command[2:], out=args.out if args.out_given else None)
     from .remedies import try_remedies
     from .setups import diagnose_setup
     if args.list or not args.model:
@@ -103,5 +113,7 @@ def register(verbs) -> None:
     p.add_argument("--threads", type=natural, default=1,
                    help="BLAS threads (default 1: the scenarios' networks are small, and spinning BLAS threads "
                         "slow them down on a busy machine; 0 leaves the library's default)")
-    p.add_argument("--out", type=out_folder, default="runs/doctor", help="folder for the report, the figure and the remedy table")
+    p.add_argument("--out", type=out_folder, default=None, help="folder for the report, the figure and the remedy "
+                                                                "table (default runs/doctor; with 'run', only when given)")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="run SCRIPT [ARGS...]: watch a training script")
     p.set_defaults(handler=run)

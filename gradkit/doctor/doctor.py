@@ -1,46 +1,55 @@
-"""Where the doctor is used: ``diagnose`` (a short probe run) and ``DoctorCallback`` (inside a Trainer).
+"""``diagnose``: a short probe run through the Trainer, with the doctor as a callback.
 
     report = gk.doctor.diagnose(model, train, optimizer=opt, steps=150, val=test)
     print(report); report.names; report.save_figure("flow.png")
 
-    trainer.fit(train, epochs=5, callbacks=[gk.doctor.DoctorCallback(every=10)])
+The model, optimiser and loss may be gradkit's or PyTorch's (``nn.CrossEntropyLoss()``,
+``torch.optim.SGD``...); the data a dataset, a DataLoader (either framework's) or a NumPy pair.
 """
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy
 
-from .. import backend
-from ..autograd import Tensor
 from ..autograd.anomaly import locate_nonfinite  # noqa: F401  (re-exported: gradkit.doctor.locate_nonfinite)
 from ..train.callbacks import Callback
 from . import rules
+from .adapters import for_model
+from .callback import DoctorCallback
 from .recorder import Recorder
 from .report import Report
-from .schedule import Schedule
 
 
 def _as_dataset(data, what: str):
-    from ..data import ArrayDataset, DataLoader
-    if data is None or isinstance(data, DataLoader):
-        return data
+    """A gradkit dataset or loader, a framework's DataLoader, or a pair of arrays made a dataset."""
+    from ..data import ArrayDataset
+    if data is None:
+        return None
     if isinstance(data, (tuple, list)) and len(data) == 2:
-        return ArrayDataset(*data)
-    if hasattr(data, "__len__") and hasattr(data, "__getitem__"):
+        x, y = (numpy.asarray(_as_numpy(v)) for v in data)
+        return ArrayDataset(x, y)
+    if hasattr(data, "__iter__") or (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
         return data
     raise TypeError(f"diagnose: {what} must be a dataset, a DataLoader or a pair (inputs, targets), "
                     f"got {type(data).__name__}")
 
 
-def _batches(data, batch_size: int, rng):
+def _as_numpy(value):
+    """NumPy view of an array-like (a torch tensor too, through its ``numpy()``)."""
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        return value.detach().cpu().numpy()
+    return value
+
+
+def _loader(data, batch_size: int, rng, adapter, shuffle: bool = True):
+    """An iterable of (x, y) batches in the model's framework."""
     from ..data import DataLoader
-    loader = data if isinstance(data, DataLoader) else DataLoader(data, batch_size=batch_size, shuffle=True, rng=rng)
-    if len(loader) == 0:
-        raise ValueError("diagnose: the training data is empty")
-    while True:
-        yield from loader
+    if adapter.name == "torch":
+        return adapter.loader(data, batch_size, rng, shuffle)
+    if isinstance(data, DataLoader):
+        return data
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, rng=rng)
 
 
 def _metrics_for(data) -> tuple:
@@ -54,6 +63,9 @@ def evaluate(model, data, loss_fn, limit: int = 2048) -> dict:
     """Loss (and accuracy for class labels) of ``model`` on at most ``limit`` examples, in eval mode."""
     from ..data import DataLoader, Subset
     from ..train import Trainer
+    adapter = for_model(model)
+    if adapter.name == "torch":
+        return adapter.evaluate(model, _loader(data, 256, None, adapter, shuffle=False), loss_fn, limit)
     if isinstance(data, DataLoader):
         data = data.dataset
     if len(data) > limit:
@@ -62,10 +74,12 @@ def evaluate(model, data, loss_fn, limit: int = 2048) -> dict:
         return Trainer(model, None, loss_fn=loss_fn, metrics=_metrics_for(data)).evaluate(data)
 
 
-def make_report(rec: Recorder, title: str = "", final: dict | None = None, anomaly: str | None = None) -> Report:
-    """Run the rules on a recorder and assemble the report."""
+def make_report(rec: Recorder, title: str = "", final: dict | None = None, anomaly: str | None = None,
+                loop: str = "trainer") -> Report:
+    """Run the rules on a recorder and assemble the report (``loop="user"``: a watched loop, whose
+    findings name the line to change)."""
     final = final or {}
-    context = {"anomaly": anomaly, "train_accuracy": final.get("accuracy")}
+    context = {"anomaly": anomaly, "train_accuracy": final.get("accuracy"), "loop": loop}
     findings = rules.evaluate(rec, context)
     rows = []
     for layer in rec.forward_order():
@@ -76,7 +90,21 @@ def make_report(rec: Recorder, title: str = "", final: dict | None = None, anoma
             if not math.isnan(value):
                 row[quantity] = value
         rows.append(row)
-    return Report(findings, rows, list(rec.losses), list(rec.validation), final, anomaly, title, rec)
+    return Report(findings, rows, list(rec.losses), list(rec.validation), final, anomaly, title, rec, loop)
+
+
+class _ProbeRun(Callback):
+    """What ``diagnose`` adds to the doctor: validation every ``val_every`` steps and a stop after ``steps``."""
+
+    def __init__(self, doctor, steps, val, loss_fn, val_every):
+        self.doctor, self.steps, self.val, self.loss_fn, self.val_every = doctor, steps, val, loss_fn, val_every
+
+    def on_batch_end(self, batch, logs):
+        step = self.trainer.global_step - 1
+        if self.val is not None and (step % self.val_every == 0 or step == self.steps - 1):
+            self.doctor.recorder.add_validation(step, evaluate(self.trainer.model, self.val, self.loss_fn))
+        if self.trainer.global_step >= self.steps:
+            self.trainer.stop_training = True
 
 
 def diagnose(model, data, optimizer=None, loss_fn=None, steps: int = 150, batch_size: int = 64, val=None,
@@ -84,12 +112,14 @@ def diagnose(model, data, optimizer=None, loss_fn=None, steps: int = 150, batch_
     """Train ``model`` for ``steps`` steps while probing it, and say what is wrong.
 
     Args:
-        model: a gradkit Module.
-        data: training data: a dataset, a DataLoader or a pair (inputs, targets).
-        optimizer: a gradkit optimiser over the model's parameters (default: Adam, lr 1e-3).
-        loss_fn: ``loss_fn(output, target)`` (default: cross-entropy).
+        model: a gradkit or PyTorch module.
+        data: training data: a dataset, a DataLoader (gradkit's or PyTorch's) or a pair (inputs, targets)
+            of arrays.
+        optimizer: an optimiser over the model's parameters, of the model's framework (default: Adam, lr 1e-3).
+        loss_fn: ``loss_fn(output, target)``, e.g. ``F.cross_entropy`` or ``torch.nn.CrossEntropyLoss()``
+            (default: cross-entropy).
         steps: optimiser steps of the probe run (it trains the model given: pass a copy to keep it).
-        batch_size: examples per step.
+        batch_size: examples per step (a DataLoader keeps its own).
         val: validation data (same forms as ``data``), needed for the over-fitting finding.
         every: probe every this many steps (default: about 30 probes over the run).
         window: probed batches over which a ReLU unit must stay silent to count as dead.
@@ -99,140 +129,36 @@ def diagnose(model, data, optimizer=None, loss_fn=None, steps: int = 150, batch_
 
     Returns:
         A Report: ``report.names``, ``report["dead_relu"].evidence``, ``print(report)``.
+
+    The run goes through ``gradkit.train.Trainer`` with a ``DoctorCallback``: the same hooks that
+    ``watch`` puts on a user's loop.
     """
-    from .. import functional as F
-    from .. import optim
+    from .. import backend
+    from ..train import Trainer
     if steps < 1:
         raise ValueError(f"diagnose: steps must be >= 1, got {steps}")
-    optimizer = optimizer if optimizer is not None else optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = loss_fn if loss_fn is not None else F.cross_entropy
+    adapter = for_model(model)
+    optimizer = optimizer if optimizer is not None else adapter.default_optimizer(model)
+    loss_fn = loss_fn if loss_fn is not None else adapter.default_loss()
     data, val = _as_dataset(data, "data"), _as_dataset(val, "val")
     every = every or max(1, steps // 30)
-    rec = Recorder(model, Schedule(every=every, also={steps - 1}), window)
-    val_every = max(every, steps // 15)
-    batches = _batches(data, batch_size, backend.resolve_rng(seed))
-    anomaly = None
-    model.train()
+    loader = _loader(data, batch_size, backend.resolve_rng(seed), adapter)
+    if len(loader) == 0:
+        raise ValueError("diagnose: the training data is empty")
+    doctor = DoctorCallback(every, window, warn=False, summary=False, stop_on_nonfinite=True, title=title,
+                            also=(steps - 1,))
+    run = _ProbeRun(doctor, steps, val, loss_fn, max(every, steps // 15))
+    callbacks = [doctor, run] + ([adapter.clipper(model, clip)] if clip is not None and adapter.name != "gradkit" else [])
+    trainer = Trainer(model, optimizer, loss_fn=loss_fn, metrics=(), rng=None,
+                      clip_grad_norm=clip if adapter.name == "gradkit" else None)
     with numpy.errstate(all="ignore"):  # overflow is a finding here, not a warning to print
-        for step in range(steps):
-            x, y = next(batches)
-            rec.begin_step(step)
-            loss = loss_fn(model(x), y)
-            value = float(loss.data)
-            optimizer.zero_grad()
-            if math.isfinite(value):
-                loss.backward()
-            finite = math.isfinite(value) and all(p.grad is None or numpy.isfinite(p.grad.data).all()
-                                                  for p in model.parameters())
-            if not finite and anomaly is None:
-                rec.paused = True
-                anomaly = locate_nonfinite(model, loss_fn, x, y)
-                rec.paused = False
-            if finite:
-                if clip is not None:
-                    optim.clip_grad_norm_(model.parameters(), clip)
-                optimizer.step()
-            rec.end_step(step, value)
-            if val is not None and (step % val_every == 0 or step == steps - 1):
-                rec.add_validation(step, evaluate(model, val, loss_fn))
-            if not finite:
-                break  # the weights would turn NaN: nothing more to learn from this run
+        try:
+            trainer.fit(loader, epochs=-(-steps // len(loader)), callbacks=callbacks, verbose=False)
+        finally:
+            if doctor.watch is not None:
+                doctor.watch.detach()
     final = {}
     for prefix, part in (("", data), ("val_", val)):
         if part is not None:
             final.update({prefix + k: v for k, v in evaluate(model, part, loss_fn).items()})
-    return make_report(rec, title, final, anomaly)
-
-
-class DoctorCallback(Callback):
-    """The doctor inside a Trainer: probes on a schedule, warns when a finding appears, summarises at the end.
-
-    Args:
-        every: probe every this many steps.
-        window: probed batches over which a ReLU unit must stay silent to count as dead.
-        warn: print each new finding as soon as it appears (live warnings).
-        summary: print the full report when training ends.
-        stream: where to print (stderr by default).
-
-    After ``fit``, ``callback.report`` holds the Report. When the loss turns NaN/Inf, the callback
-    replays that batch under ``detect_anomaly`` (the weights are still those that produced it) and
-    the report names the first op that made it.
-    """
-
-    def __init__(self, every: int = 10, window: int = 4, warn: bool = True, summary: bool = True, stream=None):
-        self.schedule = Schedule(every=every)
-        self.window, self.warn, self.summary = window, warn, summary
-        self.stream = stream or sys.stderr
-        self.report: Report | None = None
-        self.recorder: Recorder | None = None
-        self.anomaly: str | None = None
-        self._warned: set = set()
-        self._inputs = None
-        self._handle = None
-        self._loss_fn = None
-
-    def on_train_begin(self, logs):
-        trainer = self.trainer
-        self.recorder = Recorder(trainer.model, self.schedule, self.window)
-        self._handle = trainer.model.register_forward_pre_hook(self._keep_inputs)
-        self._loss_fn = trainer.loss_fn
-        trainer.loss_fn = self._watched_loss
-
-    def _keep_inputs(self, module, inputs):
-        self._inputs = inputs
-        return None
-
-    def _watched_loss(self, output, target):
-        loss = self._loss_fn(output, target)
-        if self.anomaly is None and isinstance(loss, Tensor) and loss.requires_grad \
-                and not numpy.isfinite(loss.data).all() and self._inputs is not None:
-            self.recorder.paused = True
-            self.trainer.loss_fn = self._loss_fn  # the replay must not recurse into this wrapper
-            try:
-                self.anomaly = locate_nonfinite(self.trainer.model, self._loss_fn, self._inputs[0], target)
-            finally:
-                self.trainer.loss_fn = self._watched_loss
-                self.recorder.paused = False
-        return loss
-
-    def on_batch_begin(self, batch, logs):
-        self.recorder.begin_step(self.trainer.global_step)
-
-    def on_batch_end(self, batch, logs):
-        step = self.trainer.global_step - 1
-        probe = self.recorder.end_step(step, logs["loss"])
-        if probe is not None and self.warn and self._check_now():
-            for finding in rules.evaluate(self.recorder, {"anomaly": self.anomaly}):
-                if finding.name not in self._warned:
-                    self._warned.add(finding.name)
-                    print(f"doctor: step {step}: {finding.title}: {finding.evidence[0]}", file=self.stream, flush=True)
-
-    def _check_now(self) -> bool:
-        """Live checks every ``window`` probes, and every n/10 probes once there are n > 10 windows of
-        them: a check reads the whole history (O(n)), so the cost per probe stays constant."""
-        n = len(self.recorder.probes)
-        return n >= self.window and n % max(self.window, n // 10) == 0
-
-    def on_epoch_end(self, epoch, logs):
-        if "val_loss" in logs:
-            metrics = {"loss": logs["val_loss"]}
-            if "val_accuracy" in logs:
-                metrics["accuracy"] = logs["val_accuracy"]
-            self.recorder.add_validation(self.trainer.global_step - 1, metrics)
-
-    def on_train_end(self, logs):
-        self._detach()
-        self.report = make_report(self.recorder, "training run", anomaly=self.anomaly)
-        if self.summary:
-            print(self.report, file=self.stream, flush=True)
-
-    def on_interrupt(self, logs):
-        self._detach()
-
-    def _detach(self):
-        if self._handle is not None:
-            self._handle.remove()
-            self._handle = None
-        if self._loss_fn is not None:
-            self.trainer.loss_fn = self._loss_fn
-            self._loss_fn = None
+    return make_report(doctor.recorder, title, final, doctor.anomaly)

@@ -29,14 +29,14 @@ def _units_last(a: numpy.ndarray) -> numpy.ndarray:
 
 def mean_std(a) -> tuple[float, float]:
     """Mean and standard deviation of every element: (mean(a), std(a)), in float64."""
-    a = numpy.asarray(a, dtype=numpy.float64)
-    return float(a.mean()), float(a.std())
+    a = _floating(a)   # float64 accumulation without a float64 copy
+    return float(a.mean(dtype=numpy.float64)), float(a.std(dtype=numpy.float64))
 
 
 def rms(a) -> float:
     """Root mean square of every element: sqrt(mean(a^2))."""
-    a = numpy.asarray(a, dtype=numpy.float64)
-    return float(numpy.sqrt(numpy.mean(a * a))) if a.size else 0.0
+    a = _floating(a).ravel()
+    return float(numpy.sqrt(numpy.einsum("i,i->", a, a, dtype=numpy.float64) / a.size)) if a.size else 0.0
 
 
 def histogram(a, bins: int = 30, value_range=None) -> tuple[numpy.ndarray, numpy.ndarray]:
@@ -112,11 +112,11 @@ def unit_spread(a) -> float:
 
 def _relative_spread(a, axis: int) -> float:
     """mean of the std along ``axis`` (0: over samples, 1: over units) of the (rows, units) layout, / rms."""
-    rows = numpy.asarray(_units_last(a), dtype=numpy.float64)
+    rows = _floating(_units_last(a))
     scale = rms(rows)
     if scale == 0.0 or rows.shape[axis] < 2:
         return 0.0
-    return float(rows.std(axis=axis).mean() / scale)
+    return float(rows.std(axis=axis, dtype=numpy.float64).mean() / scale)
 
 
 def per_sample_norm(g) -> float:
@@ -125,22 +125,30 @@ def per_sample_norm(g) -> float:
     Summed over a sample's units rather than averaged: with He (fan-in) or Xavier initialisation this
     norm of the backward gradient is the same in every layer whatever the widths, so ratios across
     layers compare like with like."""
-    g = numpy.asarray(g, dtype=numpy.float64)
+    g = _floating(g)
     if g.ndim < 1 or g.shape[0] == 0:
         return 0.0
-    return float(numpy.sqrt(numpy.sum(g * g) / g.shape[0]))
+    return norm(g) / float(numpy.sqrt(g.shape[0]))
 
 
 def norm(a) -> float:
     """Frobenius (2-) norm of every element: sqrt(sum(a^2))."""
-    a = numpy.asarray(a, dtype=numpy.float64).ravel()
-    return float(numpy.sqrt(numpy.dot(a, a)))
+    a = _floating(a).ravel()
+    # einsum's own loop, accumulating in float64 without a float64 copy; not BLAS's dot, whose threads
+    # spin: on a busy machine a 10^4-element dot took milliseconds (and a user's BLAS is left alone)
+    return float(numpy.sqrt(numpy.einsum("i,i->", a, a, dtype=numpy.float64)))
+
+
+def _floating(a) -> numpy.ndarray:
+    """``a`` as a float32 or float64 array, copied only when it is neither."""
+    a = numpy.asarray(a)
+    return a if a.dtype in (numpy.float32, numpy.float64) else a.astype(numpy.float64)
 
 
 def update_ratio(before, after) -> float:
     """||after - before|| / ||before||: the relative size of one optimiser step (inf when before is 0
     and the step is not)."""
-    step = norm(numpy.asarray(after, dtype=numpy.float64) - numpy.asarray(before, dtype=numpy.float64))
+    step = norm(_floating(after) - _floating(before))
     size = norm(before)
     if size == 0.0:
         return 0.0 if step == 0.0 else float("inf")
@@ -154,7 +162,7 @@ def row_spread(weight) -> float:
     same incoming weights (a symmetric layer: gradient descent keeps such units identical forever),
     about sqrt(1 - 1/units) for independent random rows. A zero matrix counts as symmetric (0).
     """
-    w = numpy.asarray(weight, dtype=numpy.float64)
+    w = _floating(weight)
     if w.ndim < 2:
         raise ValueError(f"row_spread: expected a weight of shape (units, fan_in, ...), got shape {w.shape}")
     w = w.reshape(w.shape[0], -1)
@@ -162,6 +170,42 @@ def row_spread(weight) -> float:
     if size == 0.0:
         return 0.0
     return norm(w - w.mean(axis=0, keepdims=True)) / size
+
+
+# Rows summing to 1 up to float32 rounding over a few thousand terms.
+PROBABILITY_TOLERANCE = 1e-3
+
+
+def probability_rows(a) -> bool:
+    """Is every row of ``a`` (batch, classes) a probability vector: entries >= 0 summing to 1?"""
+    a = numpy.asarray(a, dtype=numpy.float64)
+    return bool(a.size) and bool((a >= 0).all()) and bool(
+        (numpy.abs(a.sum(axis=1) - 1.0) <= PROBABILITY_TOLERANCE).all())
+
+
+def softmax_floor(classes: int) -> float:
+    """The smallest value cross-entropy can take when its input is already a probability vector p:
+    -log softmax(p)_y >= -log(e / (e + classes - 1)) = log(1 + (classes - 1) / e), reached at p = one-hot(y)."""
+    return float(numpy.log1p((classes - 1) / numpy.e))
+
+
+def row_fingerprints(x) -> numpy.ndarray:
+    """One number per example (row) of a batch: sum over its elements of x * w for a fixed pseudo-random
+    w, in float64. Equal examples give equal numbers wherever they sit in a batch (the sum runs along
+    each row alone); different ones collide with probability ~0. The doctor uses it to tell batches
+    the model has not trained on yet."""
+    flat = numpy.asarray(x).reshape(len(x), -1)
+    weights = _fingerprint_weights(flat.shape[1])
+    return (flat.astype(numpy.float64) * weights).sum(axis=1)
+
+
+_WEIGHTS: dict = {}
+
+
+def _fingerprint_weights(n: int) -> numpy.ndarray:
+    if n not in _WEIGHTS:
+        _WEIGHTS[n] = numpy.random.default_rng(n).standard_normal(n)
+    return _WEIGHTS[n]
 
 
 def all_finite(a) -> bool:

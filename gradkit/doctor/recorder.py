@@ -7,9 +7,14 @@ On a measured step it registers, for the step only,
 * a forward hook on every activation module (ReLU, sigmoid, tanh, ...), giving the activation
   statistics, the saturation share and the units that fired;
 
+* a forward hook on the model itself, giving the scale of its inputs and whether its outputs are
+  probabilities (rows of non-negative numbers summing to 1);
+
 and reads the weights before and after the optimiser's step (weight norm, gradient norm, update
-ratio, row spread). Other steps cost one comparison: the hooks are not there. The numbers are
-stored per step as plain floats, ready for the rules and the figures.
+ratio, row spread) and which mode-dependent modules (dropout, batch norm) were in eval mode. Other
+steps cost one comparison: the hooks are not there. The numbers are stored per step as plain
+floats, ready for the rules and the figures. The framework (gradkit or PyTorch) is known only to
+the adapter (``adapters/``): the recorder sees NumPy arrays.
 """
 from __future__ import annotations
 
@@ -20,15 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy
 
-from .. import backend
-from ..nn import activation as act
-from ..nn.layers import Conv2d, Linear
 from . import probes
+from .adapters import for_model
 from .schedule import Schedule
-
-ACTIVATIONS = {act.ReLU: "relu", act.LeakyReLU: "leaky_relu", act.PReLU: "prelu", act.ELU: "elu",
-               act.Softplus: "softplus", act.Sigmoid: "sigmoid", act.Tanh: "tanh"}
-WEIGHT_LAYERS = (Linear, Conv2d)
 
 
 @dataclass
@@ -38,25 +37,21 @@ class Layer:
     module: object
     kind: str
     activation: str = ""
+    shape_text: str = ""
 
     @property
     def label(self) -> str:
-        extra = ""
-        if isinstance(self.module, Linear):
-            extra = f" {self.module.in_features}->{self.module.out_features}"
-        elif isinstance(self.module, Conv2d):
-            extra = f" {self.module.in_channels}->{self.module.out_channels}ch"
-        return f"{self.name or '<model>'} ({type(self.module).__name__}{extra})"
+        return f"{self.name or '<model>'} ({type(self.module).__name__}{self.shape_text})"
 
 
-def watched_layers(model) -> list[Layer]:
+def watched_layers(model, adapter=None) -> list[Layer]:
     """The weight layers and activation modules of ``model``, in registration order."""
+    adapter = adapter or for_model(model)
     layers = []
     for name, module in model.named_modules():
-        if isinstance(module, WEIGHT_LAYERS):
-            layers.append(Layer(name, module, "weight"))
-        elif type(module) in ACTIVATIONS:
-            layers.append(Layer(name, module, "activation", ACTIVATIONS[type(module)]))
+        kind = adapter.kind(module)
+        if kind is not None:
+            layers.append(Layer(name, module, kind[0], kind[1], adapter.shape_text(module)))
     return layers
 
 
@@ -67,6 +62,7 @@ class StepProbe:
     loss: float = math.nan
     layers: dict = field(default_factory=dict)
     order: list = field(default_factory=list)   # layer names in the order the forward pass called them
+    model: dict = field(default_factory=dict)   # the model's inputs and outputs, modes, carried gradients
 
 
 class Recorder:
@@ -77,10 +73,14 @@ class Recorder:
     which a ReLU unit must never fire to count as dead.
     """
 
-    def __init__(self, model, schedule: Schedule | None = None, window: int = 4, histogram_bins: int = 30):
+    def __init__(self, model, schedule: Schedule | None = None, window: int = 4, histogram_bins: int = 30,
+                 adapter=None):
         self.model = model
+        self.adapter = adapter = adapter or for_model(model)
         self.schedule = schedule or Schedule(every=10)
-        self.layers = watched_layers(model)
+        self.layers = watched_layers(model, adapter)
+        self.mode_modules = [(n, m) for n, m in model.named_modules() if adapter.mode_dependent(m)]
+        self.unseen: list[tuple[int, float]] = []   # (step, loss) of steps whose batch was new to the model
         self.window, self.bins = window, histogram_bins
         self.losses: list[float] = []           # every step
         self.probes: list[StepProbe] = []       # measured steps
@@ -96,30 +96,46 @@ class Recorder:
             self._current = None
             return
         self._current = StepProbe(step)
-        self._before = {layer.name: backend.to_numpy(layer.module.weight.data).copy()
+        self._before = {layer.name: self.adapter.weight(layer.module).copy()
                         for layer in self.layers if layer.kind == "weight"}
+        self._handles.append(self.model.register_forward_hook(self._model_hook))
         for layer in self.layers:
             hook = self._weight_hook(layer) if layer.kind == "weight" else self._activation_hook(layer)
             self._handles.append(layer.module.register_forward_hook(hook))
 
-    def end_step(self, step: int, loss: float) -> StepProbe | None:
-        loss = float(loss)
-        self.losses.append(loss)
-        if not math.isfinite(loss):
-            self.note_nonfinite(step, "loss", f"the loss is {loss}")
+    @property
+    def measuring(self) -> bool:
+        """Is the current step a measured one (between ``begin_step`` and ``end_step``)?"""
+        return self._current is not None
+
+    def end_step(self, step: int, loss: float | None) -> StepProbe | None:
+        """Close the step: ``loss`` is its training loss (None when it is not known)."""
+        if loss is not None:
+            loss = float(loss)
+            self.losses.append(loss)
+            if not math.isfinite(loss):
+                self.note_nonfinite(step, "loss", f"the loss is {loss}")
         probe = self._current
         for handle in self._handles:
             handle.remove()
         self._handles, self._current = [], None
         if probe is None:
             return None
-        probe.loss = loss
+        probe.loss = math.nan if loss is None else loss
+        if self.mode_modules:
+            probe.model["eval_mode"] = [name for name, m in self.mode_modules if not m.training]
         for layer in self.layers:
             if layer.kind == "weight":
                 self._read_weights(layer, probe, step)
         self._before = {}
         self.probes.append(probe)
         return probe
+
+    def abort_step(self) -> None:
+        """Remove the hooks of a measured step without recording it."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles, self._current, self._before = [], None, {}
 
     def note_nonfinite(self, step: int, where: str, detail: str) -> None:
         """Record that a NaN/Inf appeared (only the first event per place is kept)."""
@@ -137,24 +153,41 @@ class Recorder:
             probe.order.append(layer.name)
         return probe.layers[layer.name]
 
+    def _model_hook(self, module, inputs, output):
+        """The scale of the model's inputs (first tensor argument, floating point only) and whether its
+        outputs are rows of probabilities, on the first forward call of a measured step."""
+        probe = self._current
+        if self.paused or probe is None or "output_probabilities" in probe.model:
+            return None
+        adapter = self.adapter
+        x = next((adapter.numpy(v) for v in inputs if adapter.is_tensor(v) or isinstance(v, numpy.ndarray)), None)
+        if x is not None and numpy.issubdtype(x.dtype, numpy.floating) and x.size and probes.all_finite(x):
+            probe.model["input_rms"] = probes.rms(x)
+            probe.model["input_mean"], probe.model["input_std"] = probes.mean_std(x)
+        if adapter.is_tensor(output):
+            y = adapter.numpy(output)
+            if y.ndim == 2 and y.shape[1] >= 2:
+                probe.model["output_probabilities"] = probes.probability_rows(y)
+                probe.model["classes"] = int(y.shape[1])
+        return None
+
     def _weight_hook(self, layer: Layer):
         def hook(module, inputs, output):
             if self.paused or self._current is None:
                 return None
             slot = self._slot(layer)
-            values = backend.to_numpy(output.data)
+            values = self.adapter.numpy(output)
             slot["output_norm"] = probes.per_sample_norm(values)
             if not probes.all_finite(values):
                 self.note_nonfinite(self._current.step, f"forward:{layer.name}",
                                     f"{layer.label} produced NaN/Inf in its output {tuple(values.shape)}")
-            if output.requires_grad:
-                def on_grad(g, slot=slot):
-                    grad = backend.to_numpy(g.data)
+            if self.adapter.requires_grad(output):
+                def on_grad(grad, slot=slot):
                     slot["grad_norm"] = probes.per_sample_norm(grad)
                     if not probes.all_finite(grad) and self._current is not None:
                         self.note_nonfinite(self._current.step, f"backward:{layer.name}",
                                             f"the gradient reaching {layer.label} is NaN/Inf")
-                output.register_hook(on_grad)
+                self.adapter.grad_hook(output, on_grad)
             return None
         return hook
 
@@ -163,7 +196,7 @@ class Recorder:
             if self.paused or self._current is None:
                 return None
             slot = self._slot(layer)
-            a = backend.to_numpy(output.data)
+            a = self.adapter.numpy(output)
             if a.ndim < 2:
                 return None
             finite = probes.all_finite(a)
@@ -188,13 +221,13 @@ class Recorder:
     def _read_weights(self, layer: Layer, probe: StepProbe, step: int) -> None:
         slot = probe.layers.setdefault(layer.name, {})
         weight = layer.module.weight
-        after = backend.to_numpy(weight.data).astype(numpy.float64)  # once, not in every quantity
-        before = self._before.get(layer.name, after).astype(numpy.float64, copy=False)
+        after = self.adapter.weight(layer.module)   # the probes accumulate in float64 themselves
+        before = self._before.get(layer.name, after)
         slot["weight_norm"] = probes.norm(before)
         slot["row_spread"] = probes.row_spread(before)
         slot["update_ratio"] = probes.update_ratio(before, after)
-        if weight.grad is not None:
-            grad = backend.to_numpy(weight.grad.data)
+        grad = self.adapter.grad(weight)
+        if grad is not None:
             slot["weight_grad_norm"] = probes.norm(grad)
             if not probes.all_finite(grad):
                 self.note_nonfinite(step, f"grad:{layer.name}", f"the weight gradient of {layer.label} is NaN/Inf")
@@ -222,6 +255,12 @@ class Recorder:
         elif part != "all":
             raise ValueError(f"Recorder.median: part must be 'all', 'start' or 'end', got {part!r}")
         return float(statistics.median(values))  # pure Python: ~20x faster than numpy on short lists
+
+    def largest_update(self) -> float:
+        """The largest median update/weight ratio of any weight layer (NaN when never measured)."""
+        ratios = [self.median(layer.name, "update_ratio") for layer in self.layers if layer.kind == "weight"]
+        ratios = [r for r in ratios if not math.isnan(r)]
+        return max(ratios) if ratios else math.nan
 
     def forward_order(self, kind: str | None = None) -> list[Layer]:
         """Watched layers in the order the forward pass called them (registration order if never measured)."""

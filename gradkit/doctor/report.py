@@ -20,6 +20,7 @@ class Finding:
         layers: names of the layers concerned.
         measurements: the numbers behind the evidence, for code.
         explained_by: the name of another finding that causes this one (None if it is a root cause).
+        fix: the one-line change to make in a training script (shown for watched loops).
     """
     name: str
     title: str
@@ -31,10 +32,11 @@ class Finding:
     layers: list = field(default_factory=list)
     measurements: dict = field(default_factory=dict)
     explained_by: str | None = None
+    fix: str = ""
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("name", "title", "severity", "evidence", "explanation", "remedies",
-                                                "rule", "layers", "measurements", "explained_by")}
+                                                "rule", "layers", "measurements", "explained_by", "fix")}
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Report:
     anomaly: str | None = None                   # the op that first produced NaN/Inf, if found
     title: str = ""
     recorder: object = field(default=None, repr=False)
+    loop: str = "trainer"                        # "user": a watched loop (findings name the line to change)
 
     @property
     def names(self) -> list[str]:
@@ -99,6 +102,8 @@ class Report:
                 lines.append(f"     - {e}")
             lines.append(f"   Why: {f.explanation}")
             lines.append(f"   Rule: {f.rule}")
+            if f.fix and self.loop == "user":
+                lines.append(f"   In your code: {f.fix}")
             if f.remedies:
                 lines.append("   Remedies, best first:")
                 for k, r in enumerate(f.remedies, 1):

@@ -233,12 +233,6 @@ def symmetric_weights(rec, context):
         [layer.name for layer, _ in bad], {layer.name: s for layer, s in bad})
 
 
-def _largest_update(rec) -> float:
-    ratios = [rec.median(layer.name, "update_ratio") for layer in _weights(rec)]
-    ratios = [r for r in ratios if not math.isnan(r)]
-    return max(ratios) if ratios else math.nan
-
-
 def lr_too_high(rec, context):
     trend = probes.loss_trend(rec.losses)
     finite_start = bool(rec.losses) and math.isfinite(rec.losses[0])
@@ -251,7 +245,7 @@ def lr_too_high(rec, context):
     oscillating = trend["roughness"] > ROUGHNESS and trend["improvement"] < FLAT_IMPROVEMENT
     if not (diverged or oscillating or spike > LOSS_SPIKE):
         return None
-    update = _largest_update(rec)
+    update = rec.largest_update()
     what = ("rose" if diverged else "jumps around without falling" if oscillating
             else f"spiked to {spike:.3g} times its first value")
     return Finding(
@@ -271,7 +265,7 @@ def lr_too_low(rec, context):
     if len(rec.losses) < MIN_STEPS:
         return None
     trend = probes.loss_trend(rec.losses)
-    update = _largest_update(rec)
+    update = rec.largest_update()
     if math.isnan(update) or not math.isfinite(trend["end"]):
         return None
     if not (-DIVERGENCE <= trend["improvement"] < FLAT_IMPROVEMENT and update < TINY_UPDATE):
@@ -338,19 +332,38 @@ def nonfinite(rec, context):
         [], {"first_step": first["step"] if first else None, "anomaly": context.get("anomaly")})
 
 
-# Order = priority of root causes: the first finding that fires is the primary one.
-RULES = (nonfinite, symmetric_weights, dead_relu, saturation, exploding_gradients, vanishing_gradients,
-         collapsed_activations, lr_too_high, lr_too_low, overfitting)
+# the loop and data rules read the constants above (imported here, after them, on purpose)
+from .rules_loop import (eval_mode_training, softmax_before_cross_entropy, stale_gradients,  # noqa: E402
+                         underfitting, unlearnable_labels, unnormalized_inputs)
 
+# Order = priority of root causes: the first finding that fires is the primary one. The loop's bugs come
+# first: each of them brings about the numerical symptoms that the later rules see.
+RULES = (stale_gradients, eval_mode_training, unnormalized_inputs, softmax_before_cross_entropy, nonfinite,
+         symmetric_weights, dead_relu, saturation, exploding_gradients, vanishing_gradients, collapsed_activations,
+         lr_too_high, lr_too_low, unlearnable_labels, overfitting, underfitting)
+
+SYMPTOMS = {"nonfinite", "lr_too_high", "exploding_gradients", "vanishing_gradients", "dead_relu", "saturation",
+            "collapsed_activations", "lr_too_low", "underfitting", "overfitting"}
 # cause -> the findings it brings about: those are reported as its consequences.
 EXPLAINS = {
-    "symmetric_weights": {"collapsed_activations", "dead_relu", "vanishing_gradients"},
-    "dead_relu": {"collapsed_activations"},
-    "saturation": {"vanishing_gradients"},
-    "exploding_gradients": {"nonfinite", "lr_too_high"},
-    "lr_too_high": {"nonfinite", "exploding_gradients"},
-    "vanishing_gradients": {"lr_too_low"},
+    "stale_gradients": SYMPTOMS | {"unlearnable_labels"},
+    "eval_mode_training": SYMPTOMS | {"unlearnable_labels"},
+    "unnormalized_inputs": SYMPTOMS - {"overfitting"} | {"unlearnable_labels"},
+    "softmax_before_cross_entropy": {"lr_too_low", "underfitting", "vanishing_gradients", "collapsed_activations",
+                                     "unlearnable_labels"},
+    "unlearnable_labels": {"underfitting", "overfitting", "lr_too_high"},
+    "symmetric_weights": {"collapsed_activations", "dead_relu", "vanishing_gradients", "underfitting"},
+    "dead_relu": {"collapsed_activations", "underfitting"},
+    "saturation": {"vanishing_gradients", "underfitting"},
+    "exploding_gradients": {"nonfinite", "lr_too_high", "underfitting"},
+    "lr_too_high": {"nonfinite", "exploding_gradients", "underfitting"},
+    "vanishing_gradients": {"lr_too_low", "underfitting"},
+    "collapsed_activations": {"underfitting"},
+    "nonfinite": {"underfitting"},
 }
+# a run whose numbers are broken learns nothing that carries over either: the labels are the last suspect
+for _cause in SYMPTOMS - {"underfitting", "overfitting", "lr_too_low"}:
+    EXPLAINS[_cause] = EXPLAINS.get(_cause, set()) | {"unlearnable_labels"}
 
 
 def explains(cause: Finding, effect: Finding) -> bool:

@@ -68,6 +68,8 @@ ZOO = {s.name: s for s in (
        depth=3, optimizer="sgd", lr=1e-4),
     _s("overfit", "overfitting", "A wide net on 64 examples: it memorises them.", "healthy-big-data",
        depth=2, width=128, n_train=64, steps=300),
+    _s("underfit-narrow", "underfitting", "One hidden layer of 2 units: too small for ten digits.", "healthy-relu",
+       depth=1, width=2),
     _s("nan-loss", "nonfinite", "Huge logits and a loss written as log(softmax): log 0 = -inf.", "healthy-relu",
        depth=3, init="normal:1.0", loss="naive_cross_entropy"),
 )}

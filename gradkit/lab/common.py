@@ -2,8 +2,8 @@
 
 The loops are the ones of *Deep Learning from Scratch*, chapter 6, which the source articles follow:
 every iteration draws a mini-batch at random (with replacement) from the training set; an "epoch" is
-``max(n_train / batch_size, 1)`` iterations. Each step is :meth:`gradkit.train.Trainer.train_step`, the
-same step the Trainer takes.
+``max(n_train / batch_size, 1)`` iterations. The steps are taken by the
+Trainer's own loop (``Trainer.fit`` over a loader that draws the book's batches).
 """
 from __future__ import annotations
 
@@ -35,29 +35,55 @@ def load_flat(name: str = "mnist-10k", n_train: int | None = None, n_test: int |
 
 
 def trainer(model, optimizer, loss_fn=None, clip_grad_norm=None):
-    """A Trainer with no metrics and no callbacks: the lab only needs its ``train_step``."""
+    """A Trainer with no metrics and no callbacks of its own."""
     from ..train import Trainer
     return Trainer(model, optimizer, loss_fn=loss_fn, metrics=(), clip_grad_norm=clip_grad_norm, rng=0)
 
 
+class BookBatches:
+    """The book's sampling as a loader: ``iterations`` mini-batches, each drawn at random (with
+    replacement across batches) from ``rng`` as the loop goes, the whole set when it is smaller."""
+
+    def __init__(self, x, y, iterations: int, batch_size: int, rng):
+        self.x, self.y, self.iterations, self.batch_size, self.rng = x, y, iterations, batch_size, rng
+
+    def __len__(self):
+        return self.iterations
+
+    def __iter__(self):
+        n = len(self.x)
+        for _ in range(self.iterations):
+            index = self.rng.choice(n, self.batch_size) if self.batch_size < n else numpy.arange(n)
+            yield self.x[index], self.y[index]
+
+
 def train_iterations(model, optimizer, x, y, iterations: int, batch_size: int, rng, loss_fn=None,
                      clip_grad_norm=None, on_step=None, stop_on_nan: bool = True) -> list[float]:
-    """``iterations`` steps on random mini-batches; returns the loss of every step.
+    """``iterations`` steps on random mini-batches, through ``Trainer.fit``; returns the loss of every step.
 
     ``on_step(step, logs)`` is called after each step (logs has "loss"). With ``stop_on_nan`` the loop
     ends at the first non-finite loss (it is recorded, so the curve shows where training died)."""
-    step_fn = trainer(model, optimizer, loss_fn, clip_grad_norm).train_step
-    model.train()
-    n = len(x)
+    from ..train.callbacks import Callback
     losses = []
-    for step in range(iterations):
-        index = rng.choice(n, batch_size) if batch_size < n else numpy.arange(n)
-        logs = step_fn(x[index], y[index])
-        losses.append(logs["loss"])
-        if on_step is not None:
-            on_step(step, logs)
-        if stop_on_nan and not math.isfinite(logs["loss"]):
-            break
+
+    class Steps(Callback):
+        def on_before_step(self, context):
+            if not math.isfinite(float(context.loss.data)):
+                # the book's loop takes this step too, NaN and all (the curve shows where training died),
+                # where the Trainer would stop before it: take it here and tell the Trainer it is done
+                context.optimizer.step()
+                context.skip_step = True
+
+        def on_batch_end(self, batch, logs):
+            losses.append(logs["loss"])
+            if on_step is not None:
+                on_step(batch, logs)
+            if stop_on_nan and not math.isfinite(logs["loss"]):
+                self.trainer.stop_training = True
+
+    if iterations > 0:
+        trainer(model, optimizer, loss_fn, clip_grad_norm).fit(
+            BookBatches(x, y, iterations, batch_size, rng), epochs=1, callbacks=[Steps()], verbose=False)
     return losses
 
 

@@ -15,17 +15,35 @@ import math
 import os
 import sys
 
+from dataclasses import dataclass
+
 import numpy
 
 
+@dataclass
+class StepContext:
+    """One training step as callbacks see it (``trainer.context``): the model, the optimiser, the batch,
+    and, once computed, the output and the loss tensor. ``skip_step = True`` in ``on_before_step``
+    leaves the parameters as they are for this batch."""
+    model: object
+    optimizer: object
+    inputs: object
+    targets: object
+    output: object = None
+    loss: object = None
+    skip_step: bool = False
+
+
 class Callback:
-    """Base class: every hook does nothing. ``self.trainer`` is set by the Trainer."""
+    """Base class: every hook does nothing. ``self.trainer`` is set by the Trainer; ``self.trainer.context``
+    is the step in progress (a StepContext)."""
 
     trainer = None
 
     def on_train_begin(self, logs): pass
     def on_epoch_begin(self, epoch, logs): pass
     def on_batch_begin(self, batch, logs): pass
+    def on_before_step(self, context): pass
     def on_batch_end(self, batch, logs): pass
     def on_epoch_end(self, epoch, logs): pass
     def on_train_end(self, logs): pass

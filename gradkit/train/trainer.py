@@ -24,7 +24,7 @@ from ..autograd.tensor import Tensor
 from ..errors import ArgumentError, CheckpointError, DataError
 from . import checkpoint as ckpt
 from . import nonfinite
-from .callbacks import Callback, History, ProgressBar
+from .callbacks import Callback, History, ProgressBar, StepContext
 
 
 def accuracy(logits, target) -> float:
@@ -53,7 +53,8 @@ class Trainer:
             the global generator, so ``gk.manual_seed`` fixes it.
         on_nonfinite: in ``fit``, a NaN/Inf loss ``"stop"``s training with NonFiniteError naming the epoch,
             the step and the source (before the step, so the weights stay finite), or ``"warn"``s once
-            and goes on. A bare ``train_step`` returns the loss whatever it is.
+            and goes on (unless a callback's ``on_before_step`` skipped the step). A bare ``train_step``
+            returns the loss whatever it is.
     """
 
     def __init__(self, model, optimizer, loss_fn=None, metrics=("accuracy",), callbacks=(),
@@ -79,21 +80,31 @@ class Trainer:
         self._train_loader = None
         self._loader_state = None
         self._sums, self._seen = {}, 0
+        self._active = list(self.callbacks)
+        self.context: StepContext | None = None   # the step in progress (or the last one), for callbacks
 
     # ------------------------------------------------------------------ one step
     def train_step(self, x, y) -> dict:
-        """Forward, backward, (clip,) step; returns the batch's loss and metrics."""
-        output = self.model(x)
-        loss = self.loss_fn(output, y)
+        """Forward, backward, (clip,) step; returns the batch's loss and metrics.
+
+        Callbacks see the step through ``trainer.context`` (model, optimizer, inputs, targets, output,
+        loss); ``on_before_step(context)`` runs between backward and the optimiser's step, where a
+        callback may set ``context.skip_step``."""
+        self.context = context = StepContext(self.model, self.optimizer, x, y)
+        output = context.output = self.model(x)
+        loss = context.loss = self.loss_fn(output, y)
         self.optimizer.zero_grad()
         loss.backward()
         logs = {"loss": float(loss.data)}
-        if self._fitting and not math.isfinite(logs["loss"]):   # a bare train_step returns the loss as it is
+        self._emit("on_before_step", context)   # a callback may skip this step (the doctor does on NaN)
+        if self._fitting and not context.skip_step and not math.isfinite(logs["loss"]):   # a bare train_step
+            # returns the loss as it is; a callback that skipped the step has dealt with it
             nonfinite.handle(self, x, y, logs["loss"])   # raises unless on_nonfinite="warn"
         if self.clip_grad_norm is not None:
             from ..optim import clip_grad_norm_
             logs["grad_norm"] = clip_grad_norm_(self.model.parameters(), self.clip_grad_norm).item()
-        self.optimizer.step()
+        if not context.skip_step:
+            self.optimizer.step()
         for name, fn in self.metrics.items():
             logs[name] = fn(output, y)
         return logs
@@ -101,8 +112,8 @@ class Trainer:
     # ------------------------------------------------------------------ loops
     def _loader(self, data, batch_size, shuffle, rng=None):
         from ..data import DataLoader
-        if isinstance(data, DataLoader):
-            return data
+        if isinstance(data, DataLoader) or (hasattr(data, "__iter__") and not hasattr(data, "__getitem__")):
+            return data   # a loader already (a DataLoader, or any iterable of (x, y) batches)
         return DataLoader(data, batch_size=batch_size, shuffle=shuffle, rng=rng)
 
     def fit(self, train, epochs: int = 1, batch_size: int = 32, val=None, shuffle: bool = True, callbacks=(),
@@ -167,7 +178,7 @@ class Trainer:
                 sums[k] = sums.get(k, 0.0) + v * n
             self._emit("on_batch_end", self.batch - 1, batch_logs)
             if self.interrupted:
-                self._loader_state = loader.state_dict()  # the position inside this epoch
+                self._loader_state = loader.state_dict() if hasattr(loader, "state_dict") else None
                 return
             if self.stop_training:
                 break
@@ -215,7 +226,9 @@ class Trainer:
     # ------------------------------------------------------------------ callbacks and signals
     def _emit(self, hook: str, *args):
         for c in self._active:
-            getattr(c, hook)(*args)
+            method = getattr(c, hook, None)   # duck-typed callbacks may lack the newer hooks
+            if method is not None:
+                method(*args)
 
     def _catch_interrupt(self):
         """Turn Ctrl-C into a clean stop after the current step (main thread only)."""
@@ -243,7 +256,8 @@ class Trainer:
             "optimizer_type": type(self.optimizer).__name__,
             "epoch": self.epoch, "global_step": self.global_step, "batch": self.batch,
             "epoch_totals": {"sums": self._sums, "seen": self._seen},
-            "loader": self._loader_state or (self._train_loader.state_dict() if self._train_loader else None),
+            "loader": self._loader_state or (self._train_loader.state_dict()
+                                             if hasattr(self._train_loader, "state_dict") else None),
             "rng": {"global": backend.default_rng().bit_generator.state,
                     "modules": {k: g.bit_generator.state for k, g in self._module_rngs()}},
             "callbacks": {f"{i}:{type(c).__name__}": c.state_dict() for i, c in enumerate(getattr(self, "_active", self.callbacks))},
