@@ -40,7 +40,7 @@ class _BatchNorm(Module):
     _input_text = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True):
+                 track_running_stats: bool = True, device=None, dtype=None):
         super().__init__()
         if num_features <= 0:
             raise ValueError(f"{type(self).__name__}: num_features must be positive, got {num_features}")
@@ -63,6 +63,8 @@ class _BatchNorm(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+        if device is not None or dtype is not None:
+            self.to(*(a for a in (device, dtype) if a is not None))
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
@@ -113,15 +115,16 @@ class Dropout(Module):
 
     Args:
         p: probability of dropping an element, in [0, 1).
+        inplace: accepted for PyTorch's signature; the output is always a new tensor.
         inverted: scale at training time (True) or at evaluation time (False).
         rng: numpy Generator or seed for the masks; None uses the global generator at each call.
     """
 
-    def __init__(self, p: float = 0.5, inverted: bool = True, rng=None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, inverted: bool = True, rng=None):
         super().__init__()
         if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p, self.inverted = p, inverted
+            raise ValueError(f"{type(self).__name__}: p must be in [0, 1), got {p}")
+        self.p, self.inplace, self.inverted = p, bool(inplace), inverted
         # a seed becomes one Generator now: resolving it at every call would repeat the same mask
         self.rng = None if rng is None else backend.resolve_rng(rng)
 
@@ -129,4 +132,16 @@ class Dropout(Module):
         return F.dropout(x, self.p, self.training, self.rng, inverted=self.inverted)
 
     def extra_repr(self):
-        return f"p={self.p}" + ("" if self.inverted else ", inverted=False")
+        return f"p={self.p}, inplace={self.inplace}" + ("" if self.inverted else ", inverted=False")
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) input with probability p in training, scaling the kept
+    ones by 1 / (1 - p) (Tompson et al. 2015); the identity in evaluation. ``inplace`` is accepted
+    and gives a new tensor."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False, rng=None):
+        super().__init__(p, inplace, rng=rng)
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training, self.rng)

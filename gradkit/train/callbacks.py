@@ -147,7 +147,7 @@ class EarlyStopping(Callback):
         if self._better(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self.best_weights = {k: v.copy() for k, v in self.trainer.model.state_dict().items()}
+                self.best_weights = self.trainer.model.state_dict()  # copies, not views
         else:
             self.wait += 1
             if self.wait > self.patience:

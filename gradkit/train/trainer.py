@@ -222,7 +222,7 @@ class Trainer:
     def state_dict(self) -> dict:
         """Everything needed to continue this run exactly."""
         return {
-            "model": self.model.state_dict(),
+            "model": {k: v.numpy() for k, v in self.model.state_dict().items()},  # the checkpoint stores arrays
             "optimizer": self.optimizer.state_dict(),
             "epoch": self.epoch, "global_step": self.global_step, "batch": self.batch,
             "epoch_totals": {"sums": self._sums, "seen": self._seen},
@@ -241,7 +241,7 @@ class Trainer:
 
         Raises CheckpointError naming every tensor that does not fit the model."""
         state = ckpt.load(path)
-        ckpt.check_compatible(self.model.state_dict(), state["model"], "model")
+        ckpt.check_compatible({k: v.numpy() for k, v in self.model.state_dict().items()}, state["model"], "model")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch, self.global_step, self.batch = state["epoch"], state["global_step"], state["batch"]
