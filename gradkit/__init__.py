@@ -18,7 +18,7 @@ from . import autograd, functional
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("nn", "optim", "data", "train", "lab", "doctor", "tune", "threads")
+_SUBPACKAGES = ("nn", "optim", "data", "train", "lab", "doctor", "tune", "threads", "utils")
 
 
 def __getattr__(name):
