@@ -21,6 +21,10 @@ from .math import one_hot
 _REDUCTIONS = ("mean", "sum", "none")
 
 
+class TargetError(ValueError, IndexError):
+    """A class index outside [0, C): a ValueError, and the IndexError PyTorch raises for it."""
+
+
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":  # the mean of no elements is nan, as PyTorch
         return ops.sum(loss) / (float(loss.data.size) or float("nan"))
@@ -61,7 +65,7 @@ def _classes_last(name: str, scores, target, ignore_index=None):
         indices = target.data.reshape(-1)
         checked = indices if ignore_index is None else indices[indices != ignore_index]
         if checked.size and (checked.min() < 0 or checked.max() >= classes):
-            raise ValueError(f"{name}: class indices must lie in [0, {classes}), "
+            raise TargetError(f"{name}: class indices must lie in [0, {classes}), "
                              f"got values from {checked.min()} to {checked.max()}")
         return scores, indices, shape
     if target.dtype.kind != "f" or target.shape != scores.shape:
@@ -227,7 +231,9 @@ def _reduce_weighted(loss: Tensor, shape, reduction: str, total_weight: float) -
         return ops.reshape(loss, shape)
     if reduction == "sum":
         return ops.sum(loss)
-    return ops.sum(loss) / (total_weight or float("nan"))  # nothing kept: nan, as PyTorch
+    if total_weight == 0:  # nothing kept: the loss is nan and the gradient 0, as PyTorch
+        return ops.sum(loss) * 0.0 + float("nan")
+    return ops.sum(loss) / total_weight
 
 
 def nll_loss(log_probs, target, reduction: str = "mean", weight=None, ignore_index: int = -100) -> Tensor:
@@ -329,5 +335,5 @@ def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean", we
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
-__all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
+__all__ = ["TargetError", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "CrossEntropy"]

@@ -4,7 +4,7 @@ Converting a program means ``import torch.nn.functional as F`` -> ``import gradk
 Each function here only renames arguments (``dim`` for ``axis``, ``input`` first, PyTorch's defaults)
 and checks the options gradkit does not have; the formulas and derivative rules live in
 ``gradkit.functional`` and ``gradkit.autograd.ops``. Arguments PyTorch keeps only for old code
-(``size_average``, ``reduce``) raise a TypeError naming ``reduction``; ``inplace=True`` is accepted
+(``size_average``, ``reduce``) are mapped to ``reduction`` as PyTorch does; ``inplace=True`` is accepted
 and gives a new tensor (gradkit's activations never overwrite their input; the values are the same).
 """
 from __future__ import annotations
@@ -24,10 +24,13 @@ from ..functional.norm import dropout as _dropout, dropout2d as _dropout2d
 sigmoid, tanh = ops.sigmoid, ops.tanh
 
 
-def _legacy(name, size_average, reduce):
-    if size_average is not None or reduce is not None:
-        raise TypeError(f"{name}: size_average and reduce are deprecated in PyTorch and not supported; "
-                        "use reduction='mean' | 'sum' | 'none'")
+def legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """PyTorch's deprecated ``size_average`` / ``reduce`` pair as a ``reduction`` (they win when given)."""
+    if size_average is None and reduce is None:
+        return reduction
+    if reduce is False:
+        return "none"
+    return "sum" if size_average is False else "mean"
 
 
 # ---------------------------------------------------------------------------- activations
@@ -95,36 +98,36 @@ def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor:
 # ---------------------------------------------------------------------------- losses
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    _legacy("cross_entropy", size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     return _F.cross_entropy(input, target, reduction, weight=weight, ignore_index=ignore_index,
                             label_smoothing=label_smoothing)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
              reduction: str = "mean") -> Tensor:
-    _legacy("nll_loss", size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     return _F.nll_loss(input, target, reduction, weight=weight, ignore_index=ignore_index)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
-    _legacy("mse_loss", size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     return _F.mse_loss(input, target, reduction)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
-    _legacy("l1_loss", size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     return _F.l1_loss(input, target, reduction)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction: str = "mean") -> Tensor:
-    _legacy("binary_cross_entropy", size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     return _F.binary_cross_entropy(input, target, reduction, weight=weight)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction: str = "mean", pos_weight=None) -> Tensor:
-    _legacy("binary_cross_entropy_with_logits", size_average, reduce)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     return _F.binary_cross_entropy_with_logits(input, target, reduction, weight=weight, pos_weight=pos_weight)
 
 

@@ -17,9 +17,8 @@ _REDUCTIONS = ("mean", "sum", "none")
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
-        if size_average is not None or reduce is not None:
-            raise TypeError(f"{type(self).__name__}: size_average and reduce are deprecated in PyTorch and not "
-                            "supported; use reduction='mean' | 'sum' | 'none'")
+        from .functional import legacy_reduction
+        reduction = legacy_reduction(size_average, reduce, reduction)
         if reduction not in _REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
         self.reduction = reduction
