@@ -84,6 +84,20 @@ class ModuleList(Module):
     def __setitem__(self, index, module):
         self._modules[str(_index(self, index))] = self._check(module)
 
+    def __repr__(self):
+        """As PyTorch: runs of equal children are shown once, e.g. ``(0-2): 3 x Linear(...)``."""
+        if not self._modules:
+            return "ModuleList()"
+        lines, names, texts = [], list(self._modules), [repr(m) for m in self._modules.values()]
+        start = 0
+        for end in range(1, len(texts) + 1):
+            if end == len(texts) or texts[end] != texts[start]:
+                label = f"({names[start]})" if end - start == 1 else \
+                    f"({names[start]}-{names[end - 1]}): {end - start} x"
+                lines.append(f"{label}: {texts[start]}" if end - start == 1 else f"{label} {texts[start]}")
+                start = end
+        return "ModuleList(\n  " + "\n  ".join(line.replace("\n", "\n  ") for line in lines) + "\n)"
+
     def __delitem__(self, index):
         items = list(self._modules.values())
         del items[index if isinstance(index, slice) else _index(self, index)]
@@ -188,7 +202,7 @@ class ParameterList(Module):
         self._parameters[str(_index(self, index))] = self._param(value)
 
     def extra_repr(self):
-        return "\n".join(f"({i}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
+        return "\n".join(f"  ({i}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
                          for i, p in enumerate(self))
 
 

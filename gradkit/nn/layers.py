@@ -109,6 +109,7 @@ class Conv2d(Module):
         self.stride = _pair(stride, "Conv2d stride")
         self.dilation = _pair(dilation, "Conv2d dilation")
         shape = (out_channels, in_channels // groups) + self.kernel_size
+        self._padding_text = padding if isinstance(padding, str) else None  # for the repr, as PyTorch
         if isinstance(padding, str):  # 'valid' or 'same', resolved once from the kernel
             from .functional import _same_padding
             padding = _same_padding(padding, _Shape(shape), self.stride, self.dilation)
@@ -125,7 +126,9 @@ class Conv2d(Module):
 
     def extra_repr(self):
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
+        if self._padding_text is not None:
+            text += f", padding={self._padding_text}"
+        elif self.padding != (0, 0):
             text += f", padding={self.padding}"
         if self.dilation != (1, 1):
             text += f", dilation={self.dilation}"

@@ -24,8 +24,9 @@ def torch_dtype_name(dtype) -> str:
     return str(dtype).replace("torch.", "")
 
 
-def assert_close(actual, expected, dtype, what=""):
-    """Equal within ``dtype``'s tolerance, relative to the largest reference value (nan where nan)."""
+def assert_close(actual, expected, dtype, what="", scale=None):
+    """Equal within ``dtype``'s tolerance, relative to the largest reference value (or ``scale``, e.g.
+    the largest gradient of a model, for arrays that are rounding noise around 0; nan where nan)."""
     actual = actual.numpy() if isinstance(actual, gk.Tensor) else numpy.asarray(actual)
     expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else numpy.asarray(expected)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
@@ -34,7 +35,7 @@ def assert_close(actual, expected, dtype, what=""):
         return
     tol = TOLERANCE[numpy.dtype(dtype)]
     finite = numpy.isfinite(expected)
-    scale = max(float(numpy.abs(expected[finite]).max(initial=0.0)), 1e-30)
+    scale = max(float(numpy.abs(expected[finite]).max(initial=0.0)), scale or 0.0, 1e-30)
     numpy.testing.assert_allclose(actual, expected, rtol=tol, atol=tol * scale, err_msg=what, equal_nan=True)
 
 
@@ -77,6 +78,10 @@ def run_both(gk_call, torch_call, args, kwargs=None, dtype=numpy.float32, seed=0
                 assert str(ours_t.grad.dtype) == torch_dtype_name(theirs_t.grad.dtype)
                 checked += 1
     return checked
+
+
+def largest_gradient(torch_module) -> float:
+    return max((float(p.grad.abs().max()) for p in torch_module.parameters() if p.grad is not None), default=0.0)
 
 
 def copy_weights(gk_module, torch_module):
