@@ -15,6 +15,20 @@ from .autograd.ops import (abs, broadcast_to, concatenate, cos, exp, log, matmul
 from .backend import get_default_dtype, manual_seed, set_default_dtype
 from .creation import arange, as_tensor, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from . import autograd, functional
+from .errors import GradkitError
+
+
+# saving (gradkit.serialization): safetensors + JSON, never pickle; imported on first use
+def save(obj, path) -> str:
+    """``gradkit.save(model.state_dict(), "model.pt")``: tensors and nested state, as safetensors."""
+    from .serialization import save as _save
+    return _save(obj, path)
+
+
+def load(path):
+    """Read what :func:`save` wrote, or any safetensors file (a dict of name -> Tensor)."""
+    from .serialization import load as _load
+    return _load(path)
 
 __version__ = "0.1.0"
 

@@ -127,5 +127,5 @@ def _check_finite(function, phase, arrays, inputs):
                                f"(input shapes {shapes}; output shape {tuple(array.shape)})")
 
 
-# The knot DESIGN.md names: Tensor's operators are Functions and Functions build Tensors.
+# The knot docs/architecture.md names: Tensor's operators are Functions and Functions build Tensors.
 from .tensor import Tensor  # noqa: E402

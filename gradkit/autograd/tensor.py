@@ -270,5 +270,5 @@ def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-# The knot DESIGN.md names: Tensor's operators are Functions and Functions build Tensors.
+# The knot docs/architecture.md names: Tensor's operators are Functions and Functions build Tensors.
 from . import composite, engine, ops  # noqa: E402

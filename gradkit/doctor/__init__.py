@@ -6,7 +6,7 @@
     >>> report.names                     # e.g. ["vanishing_gradients"]
     >>> trainer.fit(train, callbacks=[gk.doctor.DoctorCallback(every=10)])
 
-Layout (STYLE.md point 8): ``probes`` (quantities), ``schedule`` (when to measure), ``recorder``
+Layout (docs/architecture.md, floor 3): ``probes`` (quantities), ``schedule`` (when to measure), ``recorder``
 (hooks), ``rules`` (findings and their thresholds), ``report`` and ``figures`` (instruments),
 ``setups`` (a frozen training set-up), ``scenarios`` (broken set-ups and their healthy twins),
 ``remedies`` (the remedy runner), ``cli`` (``gradkit doctor``).

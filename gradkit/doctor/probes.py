@@ -1,6 +1,6 @@
 """Quantities: one function per measured number, each on raw NumPy arrays, vectorised.
 
-These are the doctor's gauges (STYLE.md point 8: quantities, schedules and instruments apart).
+These are the doctor's gauges (docs/architecture.md: quantities, schedules and instruments apart).
 Every function here is pure: arrays in, numbers (or small arrays) out. ``tests/doctor/test_probes.py``
 checks each one against a slow, obvious loop. The recorder (``recorder.py``) decides *when* to call
 them; the rules (``rules.py``) decide what the numbers mean; the figures only draw them.

@@ -1,4 +1,4 @@
-"""Schedules: on which optimiser steps the probes measure (STYLE.md point 8).
+"""Schedules: on which optimiser steps the probes measure (docs/architecture.md: quantities, schedules and instruments apart).
 
 A schedule answers one question, ``schedule(step) -> bool``. Measuring costs hooks and array
 statistics; measuring every 10th step keeps that cost small (bench/doctor_overhead.py measures it).

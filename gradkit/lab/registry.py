@@ -29,11 +29,15 @@ from typing import Any, Callable
 
 @dataclass(frozen=True)
 class Verdict:
-    """One checked claim: ``passed`` with the ``measured`` numbers and the ``expected`` outcome in words."""
+    """One checked claim: ``passed`` with the ``measured`` numbers and the ``expected`` outcome in words.
+
+    ``numbers`` holds the measured values that decided it as ``(label, value)`` pairs (one for a
+    threshold, two for a comparison), so a run over several seeds can give their mean and spread."""
     claim: str
     passed: bool
     measured: str
     expected: str
+    numbers: tuple = ()
 
     @property
     def status(self) -> str:

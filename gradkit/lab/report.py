@@ -20,6 +20,9 @@ code,pre{background:#f6f6f6;font-size:13px}pre{padding:.5em;overflow-x:auto}
 def load_runs(folder: str) -> list[dict]:
     """The results.json records under ``folder`` (one per experiment sub-folder), in the lab's order."""
     from . import registry
+    from ..errors import FileError, MissingFileError
+    if not os.path.isdir(folder):
+        raise MissingFileError(f"{folder}: no such folder" if not os.path.exists(folder) else f"{folder} is not a folder")
     records = []
     for entry in sorted(os.listdir(folder)):
         path = os.path.join(folder, entry, "results.json")
@@ -28,7 +31,7 @@ def load_runs(folder: str) -> list[dict]:
                 try:
                     records.append(json.load(f))
                 except json.JSONDecodeError as err:
-                    raise ValueError(f"{path} is not valid JSON ({err}); rerun that experiment") from None
+                    raise FileError(f"{path} is not valid JSON ({err}); rerun that experiment") from None
     order = {name: i for i, name in enumerate(registry.names())}
     return sorted(records, key=lambda r: (order.get(r.get("experiment"), len(order)), r.get("experiment", "")))
 
@@ -45,19 +48,39 @@ def _table(columns, rows) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _colour(table: str) -> str:
+    return table.replace("<td>PASS</td>", '<td class="PASS">PASS</td>').replace("<td>FAIL</td>", '<td class="FAIL">FAIL</td>')
+
+
+def _status_of(seed_entry: dict, claim: str) -> str:
+    return next((v["status"] for v in seed_entry.get("verdicts", []) if v["claim"] == claim), "absent")
+
+
 def _section(record: dict) -> str:
     name = record["experiment"]
     verdicts = record.get("verdicts", [])
     status = "PASS" if all(v["status"] == "PASS" for v in verdicts) else "FAIL"
+    seeds = record.get("seeds")
+    seed_text = (f"seeds {', '.join(str(s['seed']) for s in seeds)} ({record.get('rule', '')})" if seeds
+                 else f"seed {record.get('seed')}")
     parts = [f'<section id="{html.escape(name)}"><h2>{html.escape(record.get("title", name))} '
              f'<span class="{status}">{status}</span></h2>',
-             f'<p><code>{html.escape(name)}</code>, {html.escape(record.get("size", ""))} run, seed '
-             f'{record.get("seed")}, {record.get("seconds", 0):.1f} s. Source: {html.escape(record.get("source", ""))}</p>']
+             f'<p><code>{html.escape(name)}</code>, {html.escape(record.get("size", ""))} run, {html.escape(seed_text)}, '
+             f'{record.get("seconds", 0):.1f} s. Source: {html.escape(record.get("source", ""))}</p>']
     if record.get("summary"):
         parts.append(f"<p>{html.escape(record['summary'])}</p>")
-    parts.append(_table(["verdict", "claim", "measured", "expected"],
-                        [[f"{v['status']}", v["claim"], v["measured"], v["expected"]] for v in verdicts])
-                 .replace("<td>PASS</td>", '<td class="PASS">PASS</td>').replace("<td>FAIL</td>", '<td class="FAIL">FAIL</td>'))
+    if seeds:
+        parts.append(_colour(_table(["verdict", "claim", "held in seeds", "measured over the seeds", "expected"],
+                                    [[v["status"], v["claim"], ", ".join(map(str, v.get("held", []))) or "none",
+                                      v["measured"], v["expected"]] for v in verdicts])))
+        parts.append("<h3>each seed's own check</h3>" + _colour(_table(
+            ["claim"] + [f"seed {s['seed']}" for s in seeds],
+            [[v["claim"]] + [_status_of(s, v["claim"]) for s in seeds] for v in verdicts])))
+    else:
+        parts.append(_colour(_table(["verdict", "claim", "measured", "expected"],
+                                    [[f"{v['status']}", v["claim"], v["measured"], v["expected"]] for v in verdicts])))
+    if record.get("figures_show"):
+        parts.append(f"<p>Figures: {html.escape(record['figures_show'])}.</p>")
     for table in record.get("results", {}).get("tables", []):
         parts.append(f"<h3>{html.escape(table.get('title', ''))}</h3>" + _table(table["columns"], table["rows"]))
     for figure in record.get("figures", []):
@@ -92,7 +115,8 @@ def write_report(folder: str) -> str:
     from ..data.atomic import atomic_write
     records = load_runs(folder)
     if not records:
-        raise FileNotFoundError(f"no experiment results (*/results.json) in {folder}")
+        from ..errors import MissingFileError
+        raise MissingFileError(f"no experiment results (*/results.json) in {folder}")
     path = os.path.join(folder, "report.html")
     with atomic_write(path) as f:
         f.write(render(records).encode("utf-8"))
@@ -110,9 +134,18 @@ def render_markdown(record: dict, heading: str = "##") -> str:
     """One run's verdicts and tables as Markdown (for docs/lab pages), from its results.json record."""
     verdicts = record.get("verdicts", [])
     passed = sum(v["status"] == "PASS" for v in verdicts)
-    parts = [f"{heading} {record.get('size', '')} run, seed {record.get('seed')}: {passed}/{len(verdicts)} verdicts PASS "
-             f"({record.get('seconds', 0):.0f} s)", "",
-             _markdown_table(["verdict", "status", "measured"], [[v["claim"], v["status"], v["measured"]] for v in verdicts])]
+    seeds = record.get("seeds")
+    if seeds:
+        parts = [f"{heading} {record.get('size', '')} run, seeds {', '.join(str(s['seed']) for s in seeds)}: "
+                 f"{passed}/{len(verdicts)} claims PASS ({record.get('seconds', 0):.0f} s over all seeds)", "",
+                 f"Rule: {record.get('rule', '')}. Figures: {record.get('figures_show', '')}.", "",
+                 _markdown_table(["claim", "decision", "held in seeds", "measured over the seeds"],
+                                 [[v["claim"], v["status"], ", ".join(map(str, v.get("held", []))) or "none",
+                                   v["measured"]] for v in verdicts])]
+    else:
+        parts = [f"{heading} {record.get('size', '')} run, seed {record.get('seed')}: {passed}/{len(verdicts)} verdicts "
+                 f"PASS ({record.get('seconds', 0):.0f} s)", "",
+                 _markdown_table(["verdict", "status", "measured"], [[v["claim"], v["status"], v["measured"]] for v in verdicts])]
     for table in record.get("results", {}).get("tables", []):
         parts += ["", f"{table.get('title', '')}:", "", _markdown_table(table["columns"], table["rows"])]
     return "\n".join(parts) + "\n"

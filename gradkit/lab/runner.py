@@ -55,30 +55,41 @@ def run_experiment(name: str, out: str, size: str = "full", seed: int = 0, data:
 
     ``data`` and ``overrides`` replace fields of the config that has them. The generator is
     ``numpy.random.default_rng(seed)``: the same seed gives the same numbers."""
-    exp = registry.get(name)
-    config = exp.configure(size, data=data, **overrides)
+    exp, config, results, verdicts, seconds = measure(name, size, seed, data, **overrides)
     folder = os.path.join(out, name)
     os.makedirs(folder, exist_ok=True)
-    start = time.perf_counter()
-    results = exp.run(config, numpy.random.default_rng(seed))
-    seconds = time.perf_counter() - start
-    verdicts = list(exp.check(results))
     figures = [os.path.relpath(p, folder) for p in (exp.plot(results, folder) if plot else [])]
     outcome = Outcome(name, size, jsonable(config), jsonable(results), verdicts, figures, seconds, folder)
     _write_json(outcome, exp, seed)
     return outcome
 
 
+def measure(name: str, size: str = "full", seed: int = 0, data: str | None = None, **overrides):
+    """Run and check one experiment without writing anything: ``(experiment, config, results, verdicts,
+    seconds)``. The generator is ``numpy.random.default_rng(seed)``: the same seed gives the same numbers."""
+    exp = registry.get(name)
+    config = exp.configure(size, data=data, **overrides)
+    start = time.perf_counter()
+    results = exp.run(config, numpy.random.default_rng(seed))
+    seconds = time.perf_counter() - start
+    return exp, config, results, list(exp.check(results)), seconds
+
+
 def _write_json(outcome: Outcome, exp, seed: int) -> None:
-    from ..data.atomic import atomic_write
     record = {"experiment": outcome.name, "title": exp.title, "source": exp.source, "summary": exp.summary,
               "size": outcome.size, "seed": seed, "seconds": round(outcome.seconds, 3),
               "config": outcome.config, "verdicts": [v.to_dict() for v in outcome.verdicts],
-              "figures": outcome.figures, "results": outcome.results,
-              "environment": {"python": platform.python_version(), "numpy": numpy.__version__,
-                              "machine": platform.machine()}}
+              "figures": outcome.figures, "results": outcome.results}
+    write_record(outcome.folder, record)
+
+
+def write_record(folder: str, record: dict) -> None:
+    """Write ``record`` (with the environment added when missing) to ``folder/results.json`` atomically."""
+    from ..data.atomic import atomic_write
+    record.setdefault("environment", {"python": platform.python_version(), "numpy": numpy.__version__,
+                                      "machine": platform.machine()})
     text = json.dumps(record, indent=1, allow_nan=True)
-    with atomic_write(os.path.join(outcome.folder, "results.json")) as f:
+    with atomic_write(os.path.join(folder, "results.json")) as f:
         f.write(text.encode())
 
 

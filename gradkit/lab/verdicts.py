@@ -16,22 +16,26 @@ def _fmt(value) -> str:
 
 def at_most(claim: str, value: float, limit: float, expected: str, unit: str = "") -> Verdict:
     """PASS when ``value <= limit`` (a NaN fails)."""
-    return Verdict(claim, bool(value <= limit), f"{_fmt(value)}{unit} (limit {_fmt(limit)}{unit})", expected)
+    return Verdict(claim, bool(value <= limit), f"{_fmt(value)}{unit} (limit {_fmt(limit)}{unit})", expected,
+                   ((f"measured (limit {_fmt(limit)}{unit})", float(value)),))
 
 
 def at_least(claim: str, value: float, limit: float, expected: str, unit: str = "") -> Verdict:
     """PASS when ``value >= limit`` (a NaN fails)."""
-    return Verdict(claim, bool(value >= limit), f"{_fmt(value)}{unit} (needs >= {_fmt(limit)}{unit})", expected)
+    return Verdict(claim, bool(value >= limit), f"{_fmt(value)}{unit} (needs >= {_fmt(limit)}{unit})", expected,
+                   ((f"measured (needs >= {_fmt(limit)}{unit})", float(value)),))
 
 
 def less(claim: str, name_a: str, a: float, name_b: str, b: float, expected: str) -> Verdict:
     """PASS when ``a < b`` strictly (NaN fails)."""
-    return Verdict(claim, bool(a < b), f"{name_a} = {_fmt(a)}, {name_b} = {_fmt(b)}", expected)
+    return Verdict(claim, bool(a < b), f"{name_a} = {_fmt(a)}, {name_b} = {_fmt(b)}", expected,
+                   ((name_a, float(a)), (name_b, float(b))))
 
 
-def holds(claim: str, passed: bool, measured: str, expected: str) -> Verdict:
-    """A verdict on any condition, with the numbers that decided it in ``measured``."""
-    return Verdict(claim, bool(passed), measured, expected)
+def holds(claim: str, passed: bool, measured: str, expected: str, numbers: tuple = ()) -> Verdict:
+    """A verdict on any condition, with the numbers that decided it in ``measured`` (and, optionally, as
+    ``(label, value)`` pairs in ``numbers``)."""
+    return Verdict(claim, bool(passed), measured, expected, tuple((k, float(v)) for k, v in numbers))
 
 
 def ranking(claim: str, values: dict, expected: str, lowest: str | None = None, highest: str | None = None) -> Verdict:

@@ -1,4 +1,4 @@
-"""Each vectorised quantity against a slow, obvious loop (STYLE.md point 8)."""
+"""Each vectorised quantity against a slow, obvious loop."""
 import math
 
 import numpy

@@ -1,11 +1,14 @@
-"""Manual, numerical, forward-mode and reverse-mode derivatives of the same functions (article 004).
+"""Manual, numerical, symbolic, forward-mode and reverse-mode derivatives of the same functions (article 004).
 
 Accuracy: three functions R^n -> R with hand-derived gradients, against the exact derivative (the same
 formula in extended precision). Hand-written, forward-mode (one jvp per input) and reverse-mode (one
 backward) derivatives agree with it to rounding; central differences carry truncation error for large
 steps and rounding error for small ones, and even the best step loses about half the digits. Cost: the
 full Jacobian of tanh(A x) for A of m x n, counted in primitive operations executed: forward mode costs
-one pass per input, reverse mode one backward pass per output, central differences two calls per input.
+one pass per input, reverse mode one backward pass per output, central differences two calls per input. Symbolic (SymPy): exact too,
+but the derivative of a nested composition f(f(...f(x))) swells: its expression tree grows
+geometrically with depth while the autodiff graph grows by the same few ops per level, and SymPy's
+derivative is not the simplest form.
 """
 from __future__ import annotations
 
@@ -19,13 +22,18 @@ from ...autograd import Tensor, grad, jvp, numerical_grad
 from ...autograd.function import Function
 from .. import plotting, verdicts
 from ..registry import experiment
+from . import _symbolic
 
-# name: (f on Tensors, its gradient by hand in numpy: works in float64 and in long double)
+# name: (f on Tensors, its gradient by hand in numpy: works in float64 and in long double,
+#        the summed term as a SymPy expression in one variable)
 FUNCTIONS = {
     "sum sin(x) exp(x/2)": (lambda x: (x.sin() * (x / 2).exp()).sum(),
-                            lambda x: numpy.exp(x / 2) * (numpy.cos(x) + numpy.sin(x) / 2)),
-    "sum log(1 + x^2)": (lambda x: (x * x + 1).log().sum(), lambda x: 2 * x / (1 + x * x)),
-    "sum tanh(x)^2": (lambda x: (x.tanh() * x.tanh()).sum(), lambda x: 2 * numpy.tanh(x) * (1 - numpy.tanh(x) ** 2)),
+                            lambda x: numpy.exp(x / 2) * (numpy.cos(x) + numpy.sin(x) / 2),
+                            lambda sp, u: sp.sin(u) * sp.exp(u / 2)),
+    "sum log(1 + x^2)": (lambda x: (x * x + 1).log().sum(), lambda x: 2 * x / (1 + x * x),
+                         lambda sp, u: sp.log(1 + u ** 2)),
+    "sum tanh(x)^2": (lambda x: (x.tanh() * x.tanh()).sum(), lambda x: 2 * numpy.tanh(x) * (1 - numpy.tanh(x) ** 2),
+                      lambda sp, u: sp.tanh(u) ** 2),
 }
 
 
@@ -36,6 +44,10 @@ class Config:
     steps: tuple = tuple(10.0 ** -k for k in range(1, 14))   # central-difference steps h
     sizes: tuple = (1, 2, 4, 8, 16, 32, 64)                   # n (with m = 1) and m (with n = 1)
     wall_clock: bool = True           # record seconds (off in the tiny run: times are not repeatable)
+    nest: str = "sin(u) exp(u/2)"     # the function composed with itself (a key of _symbolic.NESTS)
+    depths: tuple = tuple(range(1, 9))  # nesting depths f(x), f(f(x)), ...
+    simplify_depth: int = 3           # sympy.simplify the derivatives up to this depth (seconds at depth 3)
+    points: int = 5                   # points x ~ U(-1, 1) where the nested derivatives are compared
 
 
 @contextlib.contextmanager
@@ -101,12 +113,14 @@ def run(config: Config, rng) -> dict:
     dtype = numpy.dtype(config.dtype)
     x = rng.uniform(-2.0, 2.0, config.n_inputs)
     accuracy, curves = {}, {}
-    for name, (f, by_hand) in FUNCTIONS.items():
+    for name, (f, by_hand, term) in FUNCTIONS.items():
         exact = by_hand(x.astype(numpy.longdouble))
         xd = x.astype(dtype)
+        symbol, _, derivative = _symbolic.derivative(term)
         accuracy[name] = {"manual": relative_error(by_hand(xd), exact),
                           "forward": relative_error(forward_gradient(f, xd), exact),
-                          "reverse": relative_error(reverse_gradient(f, xd), exact)}
+                          "reverse": relative_error(reverse_gradient(f, xd), exact),
+                          "symbolic": relative_error(_symbolic.evaluate(derivative, symbol, xd), exact)}
         curves[name] = [relative_error(numerical_grad(f, [x], eps=h)[0], exact) for h in config.steps]
         accuracy[name]["numerical (best h)"] = min(curves[name])
     seed = int(rng.integers(2 ** 31))
@@ -123,15 +137,53 @@ def run(config: Config, rng) -> dict:
         if not config.wall_clock:
             del sweep["seconds"]
         sweeps[label] = sweep
+    swell = expression_swell(config, rng.uniform(-1.0, 1.0, config.points))
     tables = [{"title": f"relative error of the gradient against the exact one ({config.dtype}, n = {config.n_inputs})",
-               "columns": ["function", "manual", "forward mode", "reverse mode", "central differences, best h"],
-               "rows": [[k, v["manual"], v["forward"], v["reverse"], v["numerical (best h)"]] for k, v in accuracy.items()]}]
+               "columns": ["function", "manual", "forward mode", "reverse mode", "symbolic (SymPy, lambdify)",
+                           "central differences, best h"],
+               "rows": [[k, v["manual"], v["forward"], v["reverse"], v["symbolic"], v["numerical (best h)"]]
+                        for k, v in accuracy.items()]},
+              {"title": f"size of d/dx of {config.nest} nested to each depth: SymPy's operation counts against "
+                        f"the ops autodiff executes (forward + backward), and relative errors ({config.dtype})",
+               "columns": ["depth", "symbolic tree", "simplified", "shared subexpressions", "autodiff ops",
+                           "error symbolic", "error reverse", "error central diff. (h=1e-6)"],
+               "rows": [[d, swell["tree"][i], swell["simplified"][i] if i < len(swell["simplified"]) else "-",
+                         swell["shared"][i], swell["autodiff"][i], swell["error symbolic"][i], swell["error reverse"][i],
+                         swell["error numerical"][i]] for i, d in enumerate(config.depths)]}]
     tables += [{"title": f"primitive ops to build the Jacobian of tanh(A x), sweeping {label}",
                 "columns": ["size", "forward mode", "reverse mode", "central differences"],
                 "rows": [[s, sw["forward"][i], sw["reverse"][i], sw["numerical"][i]] for i, s in enumerate(config.sizes)]}
                for label, sw in sweeps.items()]
     return {"dtype": config.dtype, "steps": list(config.steps), "sizes": list(config.sizes), "accuracy": accuracy,
-            "numerical_curves": curves, "sweeps": sweeps, "tables": tables}
+            "numerical_curves": curves, "sweeps": sweeps, "swell": swell, "tables": tables}
+
+
+def expression_swell(config: Config, x: numpy.ndarray) -> dict:
+    """For f = ``config.nest`` composed with itself to each depth: the size of its symbolic derivative
+    (tree, shared, simplified), the primitive ops of one reverse-mode gradient, and the relative error of
+    each mode at ``x`` against a 30-digit evaluation of the symbolic derivative."""
+    on_tensor, on_sympy = _symbolic.NESTS[config.nest]
+    xd = x.astype(numpy.dtype(config.dtype))
+    out = {"nest": config.nest, "depths": list(config.depths), "tree": [], "shared": [], "simplified": [],
+           "autodiff": [], "error symbolic": [], "error reverse": [], "error numerical": []}
+    for depth in config.depths:
+        symbol, _, df = _symbolic.derivative(_symbolic.nest(on_sympy, depth))
+        size = _symbolic.sizes(df, simplify=depth <= config.simplify_depth)
+        for key in size:
+            out[key].append(size[key])
+
+        def f(t, depth=depth):
+            for _ in range(depth):
+                t = on_tensor(t)
+            return t.sum()
+        with counting_ops() as count:
+            by_reverse = reverse_gradient(f, xd)
+        out["autodiff"].append(count[0])
+        exact = _symbolic.exact(df, symbol, x)
+        out["error symbolic"].append(relative_error(_symbolic.evaluate(df, symbol, xd), exact))
+        out["error reverse"].append(relative_error(by_reverse, exact))
+        out["error numerical"].append(relative_error(numerical_grad(f, [x], eps=1e-6)[0], exact))
+    return out
 
 
 def plot(results: dict, folder) -> list[str]:
@@ -151,7 +203,24 @@ def plot(results: dict, folder) -> list[str]:
             twin = ax.twinx()
             twin.loglog(results["sizes"], sweep["seconds"], "k:", label="seconds, all three (this run)")
             twin.set_ylabel("seconds (this run)"), twin.legend(fontsize=7, loc="lower right")
-    return [plotting.save(fig, folder, "modes", title=f"Ways to differentiate ({results['dtype']})")]
+    figures = [plotting.save(fig, folder, "modes", title=f"Ways to differentiate ({results['dtype']})")]
+    return figures + [plot_swell(results["swell"], results["dtype"], folder)]
+
+
+def plot_swell(swell: dict, dtype: str, folder) -> str:
+    fig, axes = plotting.figure(2, panel_size=(5.5, 4))
+    depths = swell["depths"]
+    for key, label in (("tree", "symbolic derivative (SymPy's tree)"), ("simplified", "symbolic, simplified"),
+                       ("shared", "symbolic, common subexpressions shared"),
+                       ("autodiff", "autodiff: ops of one reverse-mode gradient")):
+        axes[0].semilogy(depths[:len(swell[key])], swell[key], "o-", markersize=3, label=label)
+    axes[0].set_xlabel("nesting depth"), axes[0].set_ylabel("operations"), axes[0].grid(alpha=0.3)
+    axes[0].set_title(f"expression swell: d/dx of {swell['nest']} nested", fontsize=10), axes[0].legend(fontsize=7)
+    for key in ("error symbolic", "error reverse", "error numerical"):
+        axes[1].semilogy(depths, [max(e, 1e-19) for e in swell[key]], "o-", markersize=3, label=key[6:])
+    axes[1].set_xlabel("nesting depth"), axes[1].set_ylabel("relative error (vs 30 digits)"), axes[1].grid(alpha=0.3)
+    axes[1].set_title(f"accuracy of each mode ({dtype})", fontsize=10), axes[1].legend(fontsize=8)
+    return plotting.save(fig, folder, "swell", title="Symbolic differentiation against autodiff")
 
 
 def _growth(series) -> float:
@@ -185,14 +254,45 @@ def check(results: dict) -> list:
                        "(at least half proportionally) and not the outputs (<= 2x), reverse the other way round"),
         verdicts.at_most("forward and reverse Jacobians agree", max(by_n["disagreement"] + by_m["disagreement"]),
                          1e-12, "two exact methods give the same Jacobian up to float64 rounding"),
+    ] + check_symbolic(acc, results["swell"])
+
+
+def check_symbolic(acc: dict, swell: dict) -> list:
+    symbolic = max([v["symbolic"] for v in acc.values()] + swell["error symbolic"])
+    tree, ops, simplified = swell["tree"], swell["autodiff"], swell["simplified"]
+    last_growth = tree[-1] / tree[-2] if len(tree) > 1 else float("nan")
+    steps = numpy.diff(ops)
+    linear = len(steps) > 0 and steps.max() <= 1.5 * steps.min()
+    return [
+        verdicts.at_most("symbolic derivatives evaluate exactly to rounding", symbolic, 1e-12,
+                         "symbolic differentiation 'solves directly through the expression tree': like autodiff "
+                         "and unlike numerical differences it approximates nothing (relative error <= 1e-12 in "
+                         "float64, on the three functions and every nesting depth)"),
+        verdicts.holds("symbolic derivatives swell with depth, autodiff's graph does not",
+                       last_growth >= 1.5 and bool(linear) and tree[-1] > ops[-1],
+                       f"depth {swell['depths'][0]}..{swell['depths'][-1]}: tree {tree[0]} -> {tree[-1]} ops "
+                       f"(last level x{last_growth:.3g}); autodiff {ops[0]} -> {ops[-1]} ops (per level "
+                       f"+{steps.min() if len(steps) else 0}..+{steps.max() if len(steps) else 0})",
+                       "'when the function is complex the expression tree becomes very complex: expression "
+                       "explosion': each level multiplies the derivative's tree by >= 1.5, the autodiff graph grows "
+                       "by a constant number of ops per level (within 1.5x), and the tree ends larger",
+                       numbers=(("autodiff ops, deepest", ops[-1]), ("symbolic tree, deepest", tree[-1]))),
+        verdicts.holds("SymPy's derivative is not the simplest form",
+                       bool(simplified) and all(s < t for s, t in zip(simplified, tree)),
+                       "tree / simplified ops: " + ", ".join(f"{t}/{s}" for t, s in zip(tree, simplified)),
+                       "'the derivative obtained is not necessarily the simplest': sympy.simplify shrinks the "
+                       "derivative at every depth it is run on"),
     ]
 
 
 EXPERIMENT = experiment(
     "autodiff-modes", order=19, title="Manual, numerical, forward and reverse differentiation",
     source="article 004 (automatic differentiation: manual, numerical, symbolic, forward and reverse mode)",
-    config=Config(), quick=Config(n_inputs=20, sizes=(1, 4, 16, 32)),
-    tiny=Config(n_inputs=3, steps=(1e-1, 1e-5, 1e-12), sizes=(1, 2, 4), wall_clock=False),
+    config=Config(), quick=Config(n_inputs=20, sizes=(1, 4, 16, 32), depths=(1, 2, 3, 4, 5), simplify_depth=2),
+    tiny=Config(n_inputs=3, steps=(1e-1, 1e-5, 1e-12), sizes=(1, 2, 4), wall_clock=False, depths=(1, 2, 3),
+                simplify_depth=0, points=2),  # no sympy.simplify (seconds); the broken config runs it
     # autodiff in float32: its rounding (~1e-7) is no better than float64 central differences
-    broken=Config(n_inputs=10, dtype="float32", sizes=(1, 4, 8)),
+    # and a nest that uses its argument once (sin): no swell, and sin' = cos is already simplest
+    broken=Config(n_inputs=10, dtype="float32", sizes=(1, 4, 8), nest="sin(u)", depths=tuple(range(1, 8)),
+                  simplify_depth=2),
     run=run, plot=plot, check=check)
