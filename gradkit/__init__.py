@@ -15,6 +15,7 @@ from .autograd.ops import (abs, broadcast_to, concatenate, cos, exp, log, matmul
 from .backend import get_default_dtype, manual_seed, set_default_dtype
 from .creation import arange, as_tensor, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from . import autograd, functional
+from .autograd.ops import relu  # torch.relu (the nn names live in gradkit.nn, gradkit.nn.functional)
 from .errors import GradkitError
 
 
