@@ -11,7 +11,7 @@ from gradkit.data import ArrayDataset, idx
 from gradkit.data.atomic import FolderLock
 from gradkit.errors import (ArgumentError, CheckpointError, DataError, FileError, FolderLockedError, GradkitError,
                             MissingDependencyError, MissingFileError, NonFiniteError, require)
-from gradkit.serialization import decode, encode
+from gradkit.serialization import decode
 from gradkit.train import Trainer
 from gradkit.train import checkpoint as ckpt
 
@@ -47,6 +47,15 @@ def _trainer_state(**changes):
 
 DELETE = object()
 
+
+def _legacy(meta) -> str:
+    """A gradkit 0.1 checkpoint (.npz with JSON in __meta__) holding ``meta``; returns its path."""
+    import json
+    import tempfile
+    path = os.path.join(tempfile.mkdtemp(), "old.npz")
+    numpy.savez(path, __meta__=numpy.frombuffer(json.dumps(meta).encode(), dtype=numpy.uint8))
+    return path
+
 # id, call, error type, words
 ROWS = [
     ("fit-epochs-fraction", lambda: _trainer().fit(_data(), epochs=1.5, verbose=False), ArgumentError, ["epochs", "1.5"]),
@@ -68,6 +77,14 @@ ROWS = [
      ["'epoch' is 1.5"]),
     ("checkpoint-model-not-dict", lambda: ckpt.validate_run_state(_trainer_state(model=[1]), "c"), CheckpointError,
      ["'model' is a list"]),
+    ("legacy-npz-no-state", lambda: _trainer().load(_legacy({"format": "gradkit-checkpoint", "version": 1})),
+     CheckpointError, ["old.npz", "no 'state' entry"]),
+    ("legacy-npz-epoch-text", lambda: _trainer().load(_legacy({"format": "gradkit-checkpoint", "version": 1,
+                                                               "state": {"__dict__": [["epoch", "abc"]]}})),
+     CheckpointError, ["old.npz", "'epoch' is 'abc'", "no 'model' entry"]),
+    ("legacy-npz-newer", lambda: _trainer().load(_legacy({"format": "gradkit-checkpoint", "version": 7, "state": {}})),
+     CheckpointError, ["old.npz", "newer gradkit"]),
+    ("legacy-npz-json-list", lambda: _trainer().load(_legacy([1, 2])), CheckpointError, ["old.npz", "expected"]),
     ("checkpoint-not-a-dict", lambda: ckpt.validate_run_state([1, 2], "c"), CheckpointError, ["not a Trainer checkpoint"]),
     ("checkpoint-rng-incomplete", lambda: ckpt.validate_run_state(_trainer_state(rng={}), "c"), CheckpointError, ["'rng'"]),
     ("save-a-set", lambda: gk.save({"s": {1, 2}}, "/tmp/never-written.pt"), CheckpointError, ["set", "/s", "never pickle"]),

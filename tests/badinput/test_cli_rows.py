@@ -5,7 +5,6 @@ import json
 import os
 import sys
 
-import numpy
 import pytest
 
 from badinput_helpers import earlier_run, run_cli

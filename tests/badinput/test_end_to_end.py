@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 
-import numpy
 import pytest
 
 from badinput_helpers import earlier_run, run_cli

@@ -10,7 +10,6 @@ import gradkit as gk
 from gradkit.data import idx
 from gradkit.errors import CheckpointError, DataError
 from gradkit.serialization import decode, encode
-from gradkit.train import checkpoint as ckpt
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -1,8 +1,6 @@
 """``gradkit doctor`` end to end: the list, a report with its figure, the remedy table."""
 import json
 
-import pytest
-
 from gradkit.cli import main
 from gradkit.doctor import scenarios
 
