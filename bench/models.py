@@ -31,7 +31,7 @@ def _data(batch: int, shape, seed: int = 0):
 def _copy_weights(gk_model, torch_model):
     """Give the torch twin gradkit's initial weights (same names in both state dicts)."""
     import torch
-    state = {k: torch.tensor(v) for k, v in gk_model.state_dict().items()}
+    state = {k: torch.tensor(v.numpy()) for k, v in gk_model.state_dict().items()}
     torch_model.load_state_dict(state)
 
 

@@ -34,6 +34,7 @@ concat = cat
 clip = clamp
 # ---- end of PyTorch's names
 from . import autograd, functional
+from .autograd.ops import relu  # torch.relu (the nn names live in gradkit.nn, gradkit.nn.functional)
 from .errors import GradkitError
 
 
@@ -51,7 +52,7 @@ def load(path):
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("nn", "optim", "data", "train", "lab", "doctor", "tune", "threads")
+_SUBPACKAGES = ("nn", "optim", "data", "train", "lab", "doctor", "tune", "threads", "utils")
 
 
 def __getattr__(name):

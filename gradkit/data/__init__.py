@@ -13,8 +13,9 @@ from .datasets import (DatasetSpec, ImageDataset, cache_dir, download, download_
 from .fetch import FileSpec
 from .idx import DataError, read_idx, write_idx
 from .loader import ArrayDataset, DataLoader, Subset, random_split, rng_state_from_json, rng_state_to_json
+from .torchlike import ConcatDataset, Dataset, TensorDataset, default_collate
 
-__all__ = ["ArrayDataset", "DataError", "DataLoader", "DatasetSpec", "FileSpec", "ImageDataset", "Subset",
+__all__ = ["ArrayDataset", "ConcatDataset", "Dataset", "TensorDataset", "default_collate", "DataError", "DataLoader", "DatasetSpec", "FileSpec", "ImageDataset", "Subset",
            "cache_dir", "download", "download_dir", "get_spec", "load", "locate", "names", "random_split",
            "read_idx", "register", "rng_state_from_json", "rng_state_to_json", "search_places", "transforms",
            "unregister", "verify", "write_idx"]

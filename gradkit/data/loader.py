@@ -148,9 +148,21 @@ class DataLoader:
         dataset: an :class:`ArrayDataset` (or anything with ``len`` and ``[i]``; ``gather`` is the fast path).
         batch_size: samples per batch, from 1 to ``len(dataset)`` (larger gives one batch).
         shuffle: draw a new order every epoch.
-        rng: Generator, seed or None (the global generator) for shuffling and augmentation.
+        rng: Generator, seed or None (the global generator) for shuffling and augmentation;
+            ``generator=`` is PyTorch's name for it.
         drop_last: drop the last, smaller batch.
         transform: ``transform(batch, rng)`` applied to each batch's first array (after the dataset's own).
+        sampler: an iterable of indices giving each epoch's order (``len`` needed); excludes ``shuffle``.
+        num_workers: 0 builds batches in this process; N > 0 in N worker processes
+            (``gradkit.data.workers``), giving exactly the same batches in the same order.
+        collate_fn: ``collate_fn(list of samples) -> batch``; by default a dataset with ``gather``
+            gives a tuple of Tensors (one per array) and others go through ``default_collate``.
+        pin_memory: accepted and without effect: gradkit computes on the CPU, batches already live
+            in host memory.
+        persistent_workers: keep the worker processes between epochs (else they stop after each).
+        worker_init_fn: ``fn(worker_id)`` run in each worker when it starts.
+        prefetch_factor: batches in flight per worker (default 2).
+        timeout: seconds to wait for a worker's batch (0: forever).
 
     Example:
         >>> loader = DataLoader(train, batch_size=100, shuffle=True, rng=0)  # doctest: +SKIP
@@ -158,23 +170,65 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, rng=None, drop_last: bool = False,
-                 transform=None):
+                 transform=None, *, sampler=None, num_workers: int = 0, collate_fn=None, pin_memory: bool = False,
+                 persistent_workers: bool = False, worker_init_fn=None, generator=None, prefetch_factor=None,
+                 timeout: float = 0, batch_sampler=None, multiprocessing_context=None):
+        if batch_size is None:
+            raise ValueError("DataLoader: batch_size=None (no automatic batching) is not supported; give an int >= 1")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be an int >= 1, got {batch_size!r}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, numpy.integer)) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None or multiprocessing_context is not None:
+            raise NotImplementedError("DataLoader: batch_sampler and multiprocessing_context are not supported")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+        if prefetch_factor is not None and num_workers == 0:
+            raise ValueError("DataLoader: prefetch_factor option could only be specified in multiprocessing; "
+                             "let num_workers > 0 to enable multiprocessing")
+        if rng is not None and generator is not None:
+            raise ValueError("DataLoader: give rng or generator (the same thing), not both")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.transform = transform
-        self.rng = backend.resolve_rng(rng)
+        self.sampler, self.collate_fn = sampler, collate_fn
+        self.num_workers, self.persistent_workers = int(num_workers), bool(persistent_workers)
+        self.pin_memory = bool(pin_memory)  # no effect: see the docstring
+        self.worker_init_fn, self.timeout = worker_init_fn, timeout
+        self.prefetch_factor = 2 if prefetch_factor is None else int(prefetch_factor)
+        self._pool = None
+        self.rng = backend.resolve_rng(rng if generator is None else generator)
         self.epoch = 0          # the epoch under way (or the next one)
         self._position = 0      # batches of that epoch already handed out
         self._epoch_state = None  # the rng's state when that epoch began
         self._resume = False
 
+    def _samples(self) -> int:
+        return len(self.sampler) if self.sampler is not None else len(self.dataset)
+
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = self._samples()
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def _make_batch(self, indices, batch_rng):
+        """The batch at ``indices`` as plain data (arrays, or what ``collate_fn`` returns)."""
+        if self.collate_fn is not None or not hasattr(self.dataset, "gather"):
+            from .torchlike import default_collate
+            collate = self.collate_fn or default_collate
+            return collate([self.dataset[int(i)] for i in indices])
+        arrays = _gather(self.dataset, indices, batch_rng)
+        if self.transform is not None:
+            arrays = (self.transform(arrays[0], batch_rng), *arrays[1:])
+        return arrays
+
+    def _deliver(self, batch):
+        if self.collate_fn is None and hasattr(self.dataset, "gather"):
+            return tuple(Tensor(a) for a in batch)
+        return batch
 
     def __iter__(self):
         if self._position and not self._resume:  # the last pass was abandoned midway: start the next epoch
@@ -186,29 +240,56 @@ class DataLoader:
             self.rng.bit_generator.state = copy.deepcopy(self._epoch_state)
         random = self.shuffle or self.transform is not None or _has_transform(self.dataset)
         seed = int(self.rng.integers(2 ** 63)) if random else 0
-        n = len(self.dataset)
-        order = numpy.random.default_rng(seed).permutation(n) if self.shuffle else numpy.arange(n)
-        for k in range(self._position, len(self)):
-            batch_rng = numpy.random.default_rng([seed, k]) if random else None
-            arrays = _gather(self.dataset, order[k * self.batch_size:(k + 1) * self.batch_size], batch_rng)
-            if self.transform is not None:
-                arrays = (self.transform(arrays[0], batch_rng), *arrays[1:])
-            self._position = k + 1
-            yield tuple(Tensor(a) for a in arrays)
+        if self.sampler is not None:
+            order = numpy.fromiter((int(i) for i in self.sampler), dtype=numpy.intp)
+        else:
+            n = len(self.dataset)
+            order = numpy.random.default_rng(seed).permutation(n) if self.shuffle else numpy.arange(n)
+        spans = [(k, order[k * self.batch_size:(k + 1) * self.batch_size]) for k in range(self._position, len(self))]
+        if self.num_workers:
+            batches = self._from_workers(spans, seed if random else None)
+        else:
+            batches = (self._make_batch(indices, numpy.random.default_rng([seed, k]) if random else None)
+                       for k, indices in spans)
+        try:
+            for k, batch in zip((k for k, _ in spans), batches):
+                self._position = k + 1
+                yield self._deliver(batch)
+        finally:
+            if self.num_workers and not self.persistent_workers:
+                self._close_pool()
         self.epoch, self._position, self._epoch_state = self.epoch + 1, 0, None
+
+    def _from_workers(self, spans, seed):
+        from .workers import WorkerPool
+        if self._pool is None:
+            self._pool = WorkerPool(self._make_batch, self.num_workers, 0 if seed is None else seed,
+                                    self.worker_init_fn, self.timeout)
+        return self._pool.run(spans, seed, self.prefetch_factor)
+
+    def _close_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def __del__(self):
+        try:
+            self._close_pool()
+        except Exception:  # interpreter shutdown: the daemon workers end with it
+            pass
 
     def state_dict(self) -> dict:
         """The loader's position as JSON-able data: epoch, batches done, rng state at the epoch's start."""
         state = self._epoch_state if self._epoch_state is not None else self.rng.bit_generator.state
         return {"epoch": self.epoch, "batch": self._position, "batch_size": self.batch_size,
-                "length": len(self.dataset), "shuffle": self.shuffle, "rng": rng_state_to_json(state)}
+                "length": self._samples(), "shuffle": self.shuffle, "rng": rng_state_to_json(state)}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a position saved by :meth:`state_dict`; the next iteration continues from it."""
         missing = {"epoch", "batch", "batch_size", "length", "rng"} - set(state)
         if missing:
             raise ValueError(f"DataLoader.load_state_dict: missing keys {sorted(missing)}")
-        for key, mine in (("batch_size", self.batch_size), ("length", len(self.dataset)), ("shuffle", self.shuffle)):
+        for key, mine in (("batch_size", self.batch_size), ("length", self._samples()), ("shuffle", self.shuffle)):
             if key in state and state[key] != mine:
                 raise ValueError(f"DataLoader.load_state_dict: the state is of a loader with {key}={state[key]!r}, "
                                  f"this one has {key}={mine!r}")
@@ -244,7 +325,7 @@ def rng_state_from_json(data):
     return data
 
 
-def random_split(dataset, lengths, rng=None) -> list:
+def random_split(dataset, lengths, rng=None, generator=None) -> list:
     """Split ``dataset`` into non-overlapping random parts of the given sizes.
 
     Args:
@@ -252,6 +333,7 @@ def random_split(dataset, lengths, rng=None) -> list:
         lengths: ints summing to ``len(dataset)``, or fractions summing to 1 (floors, then the
             remainder handed out one by one from the first part, as in PyTorch).
         rng: Generator, seed or None (the global generator); the same seed gives the same split.
+        generator: PyTorch's name for ``rng``.
 
     Example:
         >>> train, val = random_split(ArrayDataset(numpy.arange(10)), [0.8, 0.2], rng=0)
@@ -271,7 +353,7 @@ def random_split(dataset, lengths, rng=None) -> list:
         if any(c < 0 or c != x for c, x in zip(counts, lengths)) or sum(counts) != n:
             raise ValueError(f"random_split: lengths must be ints >= 0 summing to len(dataset)={n} "
                              f"(or fractions summing to 1), got {lengths}")
-    order = backend.resolve_rng(rng).permutation(n)
+    order = backend.resolve_rng(rng if generator is None else generator).permutation(n)
     bounds = numpy.cumsum([0] + counts)
     parts = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
     make = dataset.subset if hasattr(dataset, "subset") else (lambda idx: Subset(dataset, idx))

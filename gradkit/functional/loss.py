@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy
 
 from ..autograd import ops
+from ..autograd.composite import clip
 from ..autograd.function import Function
 from ..autograd.mode import is_grad_enabled
 from ..autograd.ops import _lift
@@ -20,9 +21,13 @@ from .math import one_hot
 _REDUCTIONS = ("mean", "sum", "none")
 
 
+class TargetError(ValueError, IndexError):
+    """A class index outside [0, C): a ValueError, and the IndexError PyTorch raises for it."""
+
+
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return ops.sum(loss) / float(max(loss.numel(), 1))
+    if reduction == "mean":  # the mean of no elements is nan, as PyTorch
+        return ops.sum(loss) / (float(loss.data.size) or float("nan"))
     if reduction == "sum":
         return ops.sum(loss)
     return loss
@@ -33,9 +38,10 @@ def _check_reduction(name: str, reduction: str) -> None:
         raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _classes_last(name: str, scores, target):
+def _classes_last(name: str, scores, target, ignore_index=None):
     """Scores as (M, C) with the classes last, the target as (M,) indices or (M, C) probabilities,
-    and the shape a per-sample loss takes back (for reduction="none")."""
+    and the shape a per-sample loss takes back (for reduction="none"). Indices equal to
+    ``ignore_index`` may lie outside [0, C)."""
     scores = _lift(scores)
     target = target if isinstance(target, Tensor) else Tensor(target)
     if scores.ndim == 0 or scores.dtype.kind != "f":
@@ -57,9 +63,10 @@ def _classes_last(name: str, scores, target):
             raise ValueError(f"{name}: class-index target must have shape {shape} for scores of shape "
                              f"{tuple(shape[:1]) + (classes,) + tuple(shape[1:])}, got {target.shape}")
         indices = target.data.reshape(-1)
-        if indices.size and (indices.min() < 0 or indices.max() >= classes):
-            raise ValueError(f"{name}: class indices must lie in [0, {classes}), "
-                             f"got values from {indices.min()} to {indices.max()}")
+        checked = indices if ignore_index is None else indices[indices != ignore_index]
+        if checked.size and (checked.min() < 0 or checked.max() >= classes):
+            raise TargetError(f"{name}: class indices must lie in [0, {classes}), "
+                             f"got values from {checked.min()} to {checked.max()}")
         return scores, indices, shape
     if target.dtype.kind != "f" or target.shape != scores.shape:
         raise ValueError(f"{name}: expected integer class indices of shape {shape} or class probabilities of the "
@@ -96,13 +103,16 @@ class CrossEntropy(Function):
         if self.reduction == "none":
             return loss
         total = loss.sum()
-        return total / x.dtype.type(max(x.shape[0], 1)) if self.reduction == "mean" else total
+        if self.reduction != "mean":
+            return total
+        with numpy.errstate(invalid="ignore"):  # no samples: 0 / 0 = nan, as PyTorch
+            return total / x.dtype.type(x.shape[0])
 
     def _weight(self, gy: Tensor) -> Tensor:
         """d loss / d loss_i as a column (M, 1)."""
         if self.reduction == "none":
             return ops.reshape(gy, (-1, 1))
-        return gy / float(max(self.inputs[0].shape[0], 1)) if self.reduction == "mean" else gy
+        return gy / float(max(self.inputs[0].shape[0], 1)) if self.reduction == "mean" else gy  # no rows: no gradient
 
     def _dlogits(self) -> Tensor:
         """d loss_i / dx_i (M, C), a graph over x (and t) when one is being recorded."""
@@ -140,43 +150,107 @@ class CrossEntropy(Function):
         return total / float(max(tx.shape[0], 1)) if self.reduction == "mean" else total
 
 
-def cross_entropy(logits, target, reduction: str = "mean") -> Tensor:
+def cross_entropy(logits, target, reduction: str = "mean", weight=None, ignore_index: int = -100,
+                  label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of unnormalised class scores against class indices or probabilities.
 
     loss_i = -log softmax(x_i)_(t_i) for a class index, or -sum_c t_ic log softmax(x_i)_c for
     probabilities (one-hot or soft labels). d loss_i / dx_i = softmax(x_i) - t_i. Fused
     (see ``CrossEntropy``): stable for any logits, and twice differentiable.
 
+    With PyTorch's options (then composed from ``log_softmax`` and ``nll_loss``):
+    class weights w scale each sample by w[t_i] and "mean" divides by sum_i w[t_i]; samples whose
+    index equals ``ignore_index`` count for nothing; label smoothing e mixes the target with the
+    uniform distribution: loss = (1 - e) nll + e / C sum_c -w_c log softmax(x)_c.
+
     Args:
         logits: (N, C), (C,) or (N, C, d1, ...) float scores.
         target: integer class indices (N,) / () / (N, d1, ...), or probabilities of the logits' shape.
-        reduction: "mean" (over samples), "sum" or "none".
+        reduction: "mean" (over samples; over the samples' weights with ``weight``), "sum" or "none".
+        weight: optional (C,) class weights.
+        ignore_index: a class index whose samples are left out (indices only).
+        label_smoothing: e in [0, 1].
+
+    The mean over no samples (an empty batch, every sample ignored) is nan, as PyTorch.
 
     Example:
         >>> cross_entropy(Tensor([[2.0, 0.0, 0.0]]), numpy.array([0]))     # -log(e^2 / (e^2 + 2))
         tensor(0.2395)
     """
     _check_reduction("cross_entropy", reduction)
-    scores, target, shape = _classes_last("cross_entropy", logits, target)
-    if isinstance(target, Tensor):
-        loss = CrossEntropy(reduction)(scores, target)
-    else:
-        loss = CrossEntropy(reduction, target)(scores)
-    return ops.reshape(loss, shape) if reduction == "none" else loss
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing}")
+    scores, target, shape = _classes_last("cross_entropy", logits, target, ignore_index)
+    ignoring = not isinstance(target, Tensor) and bool((target == ignore_index).any())
+    if weight is None and label_smoothing == 0.0 and not ignoring:  # the fused op (the usual case)
+        if isinstance(target, Tensor):
+            loss = CrossEntropy(reduction)(scores, target)
+        else:
+            loss = CrossEntropy(reduction, target)(scores)
+        return ops.reshape(loss, shape) if reduction == "none" else loss
+    log_probs = log_softmax(scores, 1)
+    classes = scores.shape[1]
+    weight = _class_weight("cross_entropy", weight, classes, scores.dtype)
+    if isinstance(target, Tensor):  # probabilities: smooth them, weight them, mean over samples
+        if label_smoothing:
+            target = target * (1.0 - label_smoothing) + label_smoothing / classes
+        loss = -ops.sum(log_probs * (target if weight is None else target * weight), 1)
+        return ops.reshape(loss, shape) if reduction == "none" else _reduce(loss, reduction)
+    loss, total_weight = _weighted_nll(log_probs, target, weight, ignore_index)
+    if label_smoothing:
+        kept = Tensor._make((target != ignore_index).astype(scores.dtype))
+        smooth = -ops.sum(log_probs if weight is None else log_probs * weight, 1) * kept
+        loss = loss * (1.0 - label_smoothing) + smooth * (label_smoothing / classes)
+    return _reduce_weighted(loss, shape, reduction, total_weight)
 
 
-def nll_loss(log_probs, target, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of log-probabilities: loss_i = -log_probs_i[t_i] (or -sum_c t_ic log_probs_ic).
+def _class_weight(name: str, weight, classes: int, dtype):
+    """``weight`` as a (C,) Tensor of the scores' dtype, or None."""
+    if weight is None:
+        return None
+    weight = weight if isinstance(weight, Tensor) else Tensor(numpy.asarray(weight))
+    if weight.shape != (classes,):
+        raise ValueError(f"{name}: weight must have shape ({classes},), one value per class, got {weight.shape}")
+    return ops.cast(weight, dtype)
+
+
+def _weighted_nll(log_probs: Tensor, indices, weight, ignore_index):
+    """Per-sample -w[t_i] log_probs[i, t_i] (0 where t_i == ignore_index) and sum_i w[t_i] over the kept."""
+    kept = indices != ignore_index
+    safe = numpy.where(kept, indices, 0)
+    per_sample = kept.astype(log_probs.dtype)
+    if weight is not None:
+        per_sample = per_sample * weight.data[safe]
+    pick = one_hot(safe, log_probs.shape[1], dtype=log_probs.dtype).data * per_sample[:, None]
+    loss = -ops.sum(log_probs * Tensor._make(pick), 1)
+    return loss, float(per_sample.sum())
+
+
+def _reduce_weighted(loss: Tensor, shape, reduction: str, total_weight: float) -> Tensor:
+    if reduction == "none":
+        return ops.reshape(loss, shape)
+    if reduction == "sum":
+        return ops.sum(loss)
+    if total_weight == 0:  # nothing kept: the loss is nan and the gradient 0, as PyTorch
+        return ops.sum(loss) * 0.0 + float("nan")
+    return ops.sum(loss) / total_weight
+
+
+def nll_loss(log_probs, target, reduction: str = "mean", weight=None, ignore_index: int = -100) -> Tensor:
+    """Negative log-likelihood of log-probabilities: loss_i = -w[t_i] log_probs_i[t_i] (or -sum_c t_ic log_probs_ic).
 
     The composite half of cross-entropy: ``nll_loss(log_softmax(x, 1), t) == cross_entropy(x, t)``.
-    d loss_i / d log_probs_i = -onehot(t_i).
+    d loss_i / d log_probs_i = -w[t_i] onehot(t_i). ``weight``, ``ignore_index`` and the weighted
+    mean as in ``cross_entropy``.
     """
     _check_reduction("nll_loss", reduction)
-    scores, target, shape = _classes_last("nll_loss", log_probs, target)
-    if not isinstance(target, Tensor):
-        target = one_hot(target, scores.shape[1], dtype=scores.dtype)
-    loss = -ops.sum(scores * target, 1)
-    return ops.reshape(loss, shape) if reduction == "none" else _reduce(loss, reduction)
+    scores, target, shape = _classes_last("nll_loss", log_probs, target, ignore_index)
+    weight = _class_weight("nll_loss", weight, scores.shape[1], scores.dtype)
+    if isinstance(target, Tensor):
+        loss = -ops.sum(scores * (target if weight is None else target * weight), 1)
+        return ops.reshape(loss, shape) if reduction == "none" else _reduce(loss, reduction)
+    loss, total_weight = _weighted_nll(scores, target, weight, ignore_index)
+    return _reduce_weighted(loss, shape, reduction, total_weight)
 
 
 def _target_like(name: str, input, target):
@@ -200,15 +274,66 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     return _reduce(diff * diff, reduction)
 
 
-def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") -> Tensor:
+def l1_loss(input, target, reduction: str = "mean") -> Tensor:
+    """Mean absolute error: loss = |input - target|, averaged over every element by default.
+
+    d loss / d input = sign(input - target) / n (0 where they are equal, as PyTorch)."""
+    _check_reduction("l1_loss", reduction)
+    input, target = _target_like("l1_loss", input, target)
+    return _reduce(ops.abs(input - target), reduction)
+
+
+def _elementwise_weight(name: str, weight, like: Tensor):
+    if weight is None:
+        return None
+    weight = ops.cast(weight if isinstance(weight, Tensor) else Tensor(numpy.asarray(weight)), like.dtype)
+    try:
+        numpy.broadcast_shapes(weight.shape, like.shape)
+    except ValueError:
+        raise ValueError(f"{name}: weight of shape {weight.shape} does not broadcast to the input's shape "
+                         f"{like.shape}") from None
+    return weight
+
+
+def binary_cross_entropy(input, target, reduction: str = "mean", weight=None) -> Tensor:
+    """Binary cross-entropy of probabilities p in [0, 1] against targets t in [0, 1].
+
+    loss = -w (t log p + (1 - t) log(1 - p)), each log clamped at -100 as PyTorch (so p = 0 or 1
+    gives a finite loss). d loss / dp = w (p - t) / (p (1 - p)) inside (0, 1). Prefer
+    ``binary_cross_entropy_with_logits``: it is stable for any logit.
+    """
+    _check_reduction("binary_cross_entropy", reduction)
+    input, target = _target_like("binary_cross_entropy", input, target)
+    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1], got values from "
+                         f"{input.data.min()} to {input.data.max()}")
+    with numpy.errstate(divide="ignore"):
+        log_p = clip(ops.log(input), -100.0)
+        log_q = clip(ops.log(1.0 - input), -100.0)
+    loss = -(target * log_p + (1.0 - target) * log_q)
+    weight = _elementwise_weight("binary_cross_entropy", weight, input)
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean", weight=None,
+                                     pos_weight=None) -> Tensor:
     """Logistic loss of logits x against targets t in [0, 1], stable for any x.
 
-    loss = -t log sigmoid(x) - (1 - t) log(1 - sigmoid(x)) = softplus(x) - t x.
-    d loss / dx = sigmoid(x) - t; d loss / dt = -x. Built on the fused, stable ``softplus``.
+    loss = -w (q t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) = w (q t softplus(-x) + (1 - t) softplus(x)),
+    with q = ``pos_weight`` (per class, broadcast over the last axis) weighing the positive term;
+    with neither option it is softplus(x) - t x, d loss / dx = sigmoid(x) - t, d loss / dt = -x.
+    Built on the fused, stable ``softplus``.
     """
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     logits, target = _target_like("binary_cross_entropy_with_logits", logits, target)
-    return _reduce(softplus(logits) - target * logits, reduction)
+    if pos_weight is None:
+        loss = softplus(logits) - target * logits
+    else:
+        pos_weight = _elementwise_weight("binary_cross_entropy_with_logits (pos_weight)", pos_weight, logits)
+        loss = pos_weight * target * softplus(-logits) + (1.0 - target) * softplus(logits)
+    weight = _elementwise_weight("binary_cross_entropy_with_logits", weight, logits)
+    return _reduce(loss if weight is None else loss * weight, reduction)
 
 
-__all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy_with_logits", "CrossEntropy"]
+__all__ = ["TargetError", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "CrossEntropy"]

@@ -235,4 +235,23 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None, inverted: bool =
     return x * Tensor._make(mask)
 
 
-__all__ = ["batch_norm", "dropout", "BatchNorm"]
+def dropout2d(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:
+    """Channel dropout (Tompson et al., 2015): zero whole channels of (N, C, H, W) or (C, H, W) input.
+
+    y = x m / (1 - p) in training with one m ~ Bernoulli(1 - p) per (sample, channel); y = x in
+    evaluation. Neighbouring pixels are correlated, so masking single pixels barely regularises a CNN.
+    """
+    if not isinstance(p, (int, float, numpy.floating)) or not 0 <= p < 1:
+        raise ValueError(f"dropout2d: p must be a probability in [0, 1), got p={p!r}")
+    x = _lift(x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
+    if not training or p == 0:
+        return x
+    shape = x.shape[:-2] + (1, 1)
+    draws = backend.resolve_rng(rng).random(shape, dtype=numpy.float64 if x.dtype == numpy.float64 else numpy.float32)
+    mask = (draws >= p).astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+    return x * Tensor._make(mask)
+
+
+__all__ = ["batch_norm", "dropout", "dropout2d", "BatchNorm"]

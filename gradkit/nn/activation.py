@@ -29,24 +29,33 @@ class Tanh(Module):
 
 
 class ReLU(Module):
-    """f(x) = max(x, 0); f' = [x > 0] (a unit that never fires gets no gradient: a "dead ReLU")."""
+    """f(x) = max(x, 0); f' = [x > 0] (a unit that never fires gets no gradient: a "dead ReLU").
+
+    ``inplace`` is accepted for PyTorch's signature; the output is always a new tensor."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = bool(inplace)
 
     def forward(self, x):
         return F.relu(x)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
     """f(x) = x for x > 0, a x otherwise; f' = 1 or a (Maas et al. 2013)."""
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, bool(inplace)
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class PReLU(Module):
@@ -118,24 +127,36 @@ class Maxout(Module):
 
 
 class Softmax(Module):
-    """softmax(x)_i = e^(x_i) / sum_j e^(x_j) along ``axis``; d/dx = diag(s) - s s^T."""
+    """softmax(x)_i = e^(x_i) / sum_j e^(x_j) along ``dim``; d/dx = diag(s) - s s^T.
 
-    def __init__(self, axis: int = -1):
+    ``dim`` (PyTorch's name; ``axis=`` is gradkit's alias). Without either, PyTorch's implicit
+    choice: axis 0 of 0-, 1- and 3-D input, else axis 1."""
+
+    def __init__(self, dim: int | None = None, *, axis: int | None = None):
         super().__init__()
-        self.axis = axis
+        if dim is not None and axis is not None and dim != axis:
+            raise TypeError(f"{type(self).__name__}: give dim or axis, not both (got dim={dim}, axis={axis})")
+        self.dim = dim if dim is not None else axis
+
+    @property
+    def axis(self):
+        return self.dim
+
+    def _dim(self, x):
+        return self.dim if self.dim is not None else (0 if x.ndim in (0, 1, 3) else 1)
 
     def forward(self, x):
-        return F.softmax(x, self.axis)
+        return F.softmax(x, self._dim(x))
 
     def extra_repr(self):
-        return f"axis={self.axis}"
+        return f"dim={self.dim}"
 
 
 class LogSoftmax(Softmax):
-    """log softmax(x)_i = x_i - logsumexp(x) along ``axis``; d/dx = I - softmax(x) (row-wise)."""
+    """log softmax(x)_i = x_i - logsumexp(x) along ``dim``; d/dx = I - softmax(x) (row-wise)."""
 
     def forward(self, x):
-        return F.log_softmax(x, self.axis)
+        return F.log_softmax(x, self._dim(x))
 
 
 _REGISTRY = {

@@ -245,3 +245,99 @@ def init_(tensor, init, rng=None):
     """Fill ``tensor`` (e.g. a Parameter) in place from ``init`` (a name or callable); returns it."""
     tensor.data[...] = make(init, tensor.shape, rng, tensor.dtype)
     return tensor
+
+
+# ---------------------------------------------------------------------------- PyTorch's in-place spellings
+# ``torch.nn.init``'s functions: each fills a tensor in place (under no gradient) and returns it,
+# drawing from ``generator`` (a numpy Generator or a seed) or, when None, gradkit's global generator
+# (``gradkit.manual_seed``). They only bind the factories above, so each formula lives once.
+
+def _fill(tensor, initializer, generator):
+    from ..autograd import Tensor
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{initializer.name}_: expected a Tensor to fill in place, got {type(tensor).__name__}")
+    tensor.data[...] = make(initializer, tensor.shape, generator, tensor.dtype)
+    return tensor
+
+
+def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
+    """Fill with U(a, b)."""
+    return _fill(tensor, uniform(a, b), generator)
+
+
+def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
+    """Fill with N(mean, std^2)."""
+    return _fill(tensor, normal(std, mean), generator)
+
+
+def constant_(tensor, val: float):
+    """Fill with ``val``."""
+    return _fill(tensor, constant(val), None)
+
+
+def zeros_(tensor):
+    return _fill(tensor, zeros(), None)
+
+
+def ones_(tensor):
+    return _fill(tensor, constant(1.0), None)
+
+
+def eye_(tensor):
+    """The identity matrix (a 2-D tensor only)."""
+    if len(tensor.shape) != 2:
+        raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tensor.shape}")
+    return _fill(tensor, Initializer("eye", lambda shape, rng: numpy.eye(*shape)), None)
+
+
+def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
+    """Glorot uniform: U(-a, a), a = gain sqrt(6 / (fan_in + fan_out))."""
+    return _fill(tensor, xavier_uniform(gain), generator)
+
+
+def xavier_normal_(tensor, gain: float = 1.0, generator=None):
+    """Glorot normal: N(0, std^2), std = gain sqrt(2 / (fan_in + fan_out))."""
+    return _fill(tensor, xavier_normal(gain), generator)
+
+
+def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     generator=None):
+    """He uniform: U(-b, b), b = gain sqrt(3 / fan), gain = calculate_gain(nonlinearity, a)."""
+    return _fill(tensor, he_uniform(nonlinearity=nonlinearity, param=a, mode=mode), generator)
+
+
+def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    generator=None):
+    """He normal: N(0, std^2), std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a)."""
+    return _fill(tensor, he_normal(nonlinearity=nonlinearity, param=a, mode=mode), generator)
+
+
+def orthogonal_(tensor, gain: float = 1.0, generator=None):
+    """Saxe et al. (2014): a (semi-)orthogonal matrix times ``gain``, from the QR decomposition of a
+    Gaussian matrix with the signs of R's diagonal folded in (so it is uniform over orthogonal
+    matrices); trailing axes are flattened as PyTorch does."""
+    if len(tensor.shape) < 2:
+        raise ValueError(f"orthogonal_: needs at least 2 dimensions, got shape {tensor.shape}")
+
+    def sample(shape, rng):
+        rows, cols = shape[0], math.prod(shape[1:])
+        flat = rng.standard_normal((rows, cols))
+        q, r = numpy.linalg.qr(flat.T if rows < cols else flat)
+        q *= numpy.sign(numpy.diag(r))
+        return gain * (q.T if rows < cols else q).reshape(shape)
+    return _fill(tensor, Initializer("orthogonal", sample, gain=gain), generator)
+
+
+def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None):
+    """N(mean, std^2) restricted to [a, b], by redrawing the values that fall outside."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: needs a < b, got a={a}, b={b}")
+
+    def sample(shape, rng):
+        values = mean + std * rng.standard_normal(shape)
+        outside = (values < a) | (values > b)
+        while outside.any():
+            values[outside] = mean + std * rng.standard_normal(int(outside.sum()))
+            outside = (values < a) | (values > b)
+        return values
+    return _fill(tensor, Initializer("trunc_normal", sample, mean=mean, std=std, a=a, b=b), generator)

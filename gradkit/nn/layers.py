@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..autograd import Tensor
-from ..autograd.ops import ShapeError, linear, matmul
+from ..autograd.ops import ShapeError, linear, matmul, reshape
 from . import init as initializers
 from .module import Module, Parameter
 
@@ -58,13 +58,14 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init=None, bias_init=None,
-                 rng=None):
+                 rng=None, device=None, dtype=None):
         super().__init__()
         if in_features <= 0 or out_features <= 0:
             raise ValueError(f"Linear: in_features and out_features must be positive, got {in_features}, "
                              f"{out_features}")
         self.in_features, self.out_features = in_features, out_features
         _weight_and_bias(self, (out_features, in_features), bias, init, bias_init, rng)
+        _place(self, device, dtype)
 
     def forward(self, x):
         if not isinstance(x, Tensor):
@@ -95,18 +96,26 @@ class Conv2d(Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, init=None, bias_init=None, rng=None):
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None,
+                 init=None, bias_init=None, rng=None):
         super().__init__()
         if groups <= 0 or in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must be "
                              f"divisible by groups ({groups})")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _pair(kernel_size, "Conv2d kernel_size")
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"Conv2d: padding_mode={padding_mode!r} is not supported (only 'zeros')")
         self.stride = _pair(stride, "Conv2d stride")
-        self.padding = _pair(padding, "Conv2d padding")
         self.dilation = _pair(dilation, "Conv2d dilation")
         shape = (out_channels, in_channels // groups) + self.kernel_size
+        self._padding_text = padding if isinstance(padding, str) else None  # for the repr, as PyTorch
+        if isinstance(padding, str):  # 'valid' or 'same', resolved once from the kernel
+            from .functional import _same_padding
+            padding = _same_padding(padding, _Shape(shape), self.stride, self.dilation)
+        self.padding = _pair(padding, "Conv2d padding")
         _weight_and_bias(self, shape, bias, init, bias_init, rng)
+        _place(self, device, dtype)
 
     def forward(self, x):
         if not isinstance(x, Tensor):
@@ -117,13 +126,26 @@ class Conv2d(Module):
 
     def extra_repr(self):
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
+        if self._padding_text is not None:
+            text += f", padding={self._padding_text}"
+        elif self.padding != (0, 0):
             text += f", padding={self.padding}"
         if self.dilation != (1, 1):
             text += f", dilation={self.dilation}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         return text + ("" if self.bias is not None else ", bias=False")
+
+
+class _Shape:
+    def __init__(self, shape):
+        self.shape = shape
+
+
+def _place(module, device, dtype) -> None:
+    """Apply a layer's ``device=`` and ``dtype=`` arguments (PyTorch's factory keywords)."""
+    if device is not None or dtype is not None:
+        module.to(*(a for a in (device, dtype) if a is not None))
 
 
 def _nchw(module, x) -> Tensor:
@@ -139,27 +161,69 @@ class _Pool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         name = type(self).__name__
-        self.kernel_size = _pair(kernel_size, f"{name} kernel_size")
-        self.stride = self.kernel_size if stride is None else _pair(stride, f"{name} stride")
-        self.padding = _pair(padding, f"{name} padding")
+        _pair(kernel_size, f"{name} kernel_size")  # checked here, used as given
+        _pair(padding, f"{name} padding")
+        if stride is not None and stride != []:
+            _pair(stride, f"{name} stride")
+        else:
+            stride = kernel_size
+        # kept as given, so the repr reads as PyTorch's (ints stay ints)
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+
+class MaxPool2d(_Pool2d):
+    """Max over each kernel window (stride defaults to the kernel size); the gradient goes to one
+    maximal element per window. ``dilation``, ``return_indices`` and ``ceil_mode`` other than
+    PyTorch's defaults raise NotImplementedError."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False):
+        super().__init__(kernel_size, stride, padding)
+        if dilation != 1 or return_indices or ceil_mode:
+            raise NotImplementedError("MaxPool2d: dilation, return_indices and ceil_mode are not supported "
+                                      f"(got dilation={dilation}, return_indices={return_indices}, ceil_mode={ceil_mode})")
+        self.dilation, self.ceil_mode = dilation, ceil_mode
+
+    def forward(self, x):
+        return F.max_pool2d(_nchw(self, x), self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(_Pool2d):
+    """Mean over each kernel window (stride defaults to the kernel size; zero padding counts).
+    ``ceil_mode``, ``count_include_pad=False`` and ``divisor_override`` raise NotImplementedError."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override=None):
+        super().__init__(kernel_size, stride, padding)
+        if ceil_mode or not count_include_pad or divisor_override is not None:
+            raise NotImplementedError("AvgPool2d: ceil_mode, count_include_pad=False and divisor_override are not "
+                                      "supported")
+
+    def forward(self, x):
+        return F.avg_pool2d(_nchw(self, x), self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class MaxPool2d(_Pool2d):
-    """Max over each kernel window (stride defaults to the kernel size); the gradient goes to one
-    maximal element per window."""
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed ``output_size``: gradkit supports sizes that divide the input's
+    height and width (``AdaptiveAvgPool2d(1)``, global average pooling, included); others raise
+    ValueError. Output (N, C, oh, ow)."""
+
+    def __init__(self, output_size=1):
+        super().__init__()
+        self.output_size = output_size
 
     def forward(self, x):
-        return F.max_pool2d(_nchw(self, x), self.kernel_size, self.stride, self.padding)
+        return F.adaptive_avg_pool2d(_nchw(self, x), self.output_size)
 
-
-class AvgPool2d(_Pool2d):
-    """Mean over each kernel window (stride defaults to the kernel size; zero padding counts)."""
-
-    def forward(self, x):
-        return F.avg_pool2d(_nchw(self, x), self.kernel_size, self.stride, self.padding)
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
 
 
 class GlobalAvgPool2d(Module):
@@ -170,17 +234,29 @@ class GlobalAvgPool2d(Module):
 
 
 class Flatten(Module):
-    """Merge the axes from ``start_axis`` (default 1, keeping the batch axis) into one."""
+    """Merge the axes ``start_dim`` to ``end_dim`` (default 1 to -1: all but the batch axis) into one."""
 
-    def __init__(self, start_axis: int = 1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
-        self.start_axis = start_axis
+        self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
-        return x.flatten(self.start_axis)
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if x.ndim == 0:
+            return reshape(x, (1,))
+        start, end = self.start_dim, self.end_dim
+        if not (-x.ndim <= start < x.ndim and -x.ndim <= end < x.ndim):
+            raise ShapeError(f"{self!r}: dims out of range for input of shape {x.shape}")
+        start, end = start % x.ndim, end % x.ndim
+        if start > end:
+            raise ShapeError(f"{self!r}: start_dim must not come after end_dim for input of shape {x.shape}")
+        merged = 1
+        for n in x.shape[start:end + 1]:
+            merged *= n
+        return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
     def extra_repr(self):
-        return f"start_axis={self.start_axis}"
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Identity(Module):

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from .. import backend
 from . import activation as activations
-from .adaptive import AdaptiveAvgPool2d
 from .blocks import ConvResidualBlock, Highway, ResidualBlock
-from .layers import Conv2d, Flatten, Linear, MaxPool2d, AvgPool2d, Sequential
+from .layers import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, Dropout
 
 

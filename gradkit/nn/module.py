@@ -28,6 +28,7 @@ import numpy
 from .. import backend
 from ..autograd import Tensor, is_grad_enabled
 from .hooks import BackwardCall, RemovableHandle
+from .placement import to_dtype as _to_dtype
 
 
 class Parameter(Tensor):
@@ -49,8 +50,10 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-class LoadStateDictError(ValueError):
-    """``load_state_dict`` found missing keys, unexpected keys or shape mismatches (all listed)."""
+class LoadStateDictError(ValueError, RuntimeError):
+    """``load_state_dict`` found missing keys, unexpected keys or shape mismatches (all listed).
+
+    A RuntimeError too, the type PyTorch raises, so ``except RuntimeError`` code still works."""
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -234,10 +237,16 @@ class Module:
             else:
                 param.grad = Tensor._make(param.grad.data * 0)
 
-    def to(self, dtype):
-        """Convert floating-point parameters and buffers to ``dtype`` in place (the objects are kept,
-        so an optimiser built earlier still holds them); returns self."""
-        dtype = numpy.dtype(dtype)
+    def to(self, *args, **kwargs):
+        """Convert floating-point parameters and buffers to a dtype, in place; returns self.
+
+        Takes PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``
+        and the keywords ``device=``, ``dtype=``, ``non_blocking=``. gradkit runs on the CPU only, so
+        the device must be the CPU (another raises RuntimeError). The objects are kept, so an optimiser
+        built earlier still holds them."""
+        dtype = _to_dtype(args, kwargs)
+        if dtype is None:
+            return self
         for tensor in itertools.chain(self.parameters(), self.buffers()):
             if tensor.dtype.kind == "f" and tensor.dtype != dtype:
                 tensor.data = tensor.data.astype(dtype)
@@ -245,22 +254,56 @@ class Module:
                     tensor.grad = Tensor._make(tensor.grad.data.astype(dtype))
         return self
 
+    def cpu(self):
+        """Nothing to move: gradkit's tensors live in host memory. Returns self."""
+        return self
+
+    def cuda(self, device=None):
+        raise RuntimeError("cuda(): gradkit runs on the CPU only (no CUDA device); keep the model on 'cpu'")
+
     def double(self):
         return self.to(numpy.float64)
 
     def float(self):
         return self.to(numpy.float32)
 
+    def register_module(self, name: str, module) -> None:
+        """PyTorch's alias of ``add_module``."""
+        self.add_module(name, module)
+
+    def get_submodule(self, target: str) -> "Module":
+        """The descendant at dotted path ``target`` ("" is this module)."""
+        module = self
+        for part in target.split(".") if target else ():
+            if part not in module._modules or module._modules[part] is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} (looking up {target!r})")
+            module = module._modules[part]
+        return module
+
     def _state_items(self):
-        yield from self.named_parameters()
+        """(key, tensor) in PyTorch's order: module by module, each one's parameters then its buffers."""
+        seen = set()
         for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            for name, param in module._parameters.items():
+                if param is not None and id(param) not in seen:
+                    seen.add(id(param))
+                    yield prefix + name, param
             for name, buffer in module._buffers.items():
                 if buffer is not None and name not in module._non_persistent:
-                    yield (f"{module_name}.{name}" if module_name else name), buffer
+                    yield prefix + name, buffer
 
-    def state_dict(self) -> dict:
-        """An ordered dict: dotted name -> NumPy copy of each parameter and persistent buffer."""
-        return {name: backend.to_numpy(tensor.data).copy() for name, tensor in self._state_items()}
+    def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False) -> dict:
+        """An ordered dict: dotted name -> a detached copy of each parameter and persistent buffer.
+
+        Keys and order are PyTorch's (``0.weight, 0.bias, 1.running_mean, ...``,
+        ``num_batches_tracked`` included). Unlike PyTorch the values are copies, not views, so a
+        saved "best" state does not change as training goes on. ``keep_vars=True`` gives the
+        tensors themselves."""
+        out = {} if destination is None else destination
+        for name, tensor in self._state_items():
+            out[prefix + name] = tensor if keep_vars else Tensor(backend.xp.array(tensor.data, copy=True))
+        return out
 
     def load_state_dict(self, state: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values from ``state`` into the parameters and buffers (in place, cast to their dtype).
@@ -345,9 +388,10 @@ class Module:
     def __repr__(self):
         lines = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in self._modules.items()]
         extra = self.extra_repr()
-        if not lines:
+        extra_lines = extra.split("\n") if extra else []
+        if not lines and len(extra_lines) <= 1:
             return f"{type(self).__name__}({extra})"
-        body = "\n  ".join(([extra] if extra else []) + lines)
+        body = "\n  ".join(extra_lines + lines)
         return f"{type(self).__name__}(\n  {body}\n)"
 
     def __dir__(self):

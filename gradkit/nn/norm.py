@@ -34,13 +34,15 @@ class _BatchNorm(Module):
             ``momentum`` is 1 minus this), or None for a cumulative average.
         affine: learn weight (gamma, initialised to 1) and bias (beta, initialised to 0).
         track_running_stats: keep running estimates (else batch statistics in evaluation too).
+        device, dtype: PyTorch's factory keywords (the CPU only).
+        bias: with ``affine``, also learn beta (PyTorch 2.13's keyword); False keeps gamma alone.
     """
 
     _input_ndims: tuple = ()
     _input_text = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True):
+                 track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True):
         super().__init__()
         if num_features <= 0:
             raise ValueError(f"{type(self).__name__}: num_features must be positive, got {num_features}")
@@ -48,21 +50,21 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1] or None, got {momentum}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        dtype = backend.get_default_dtype()
-        if affine:
-            self.weight = Parameter(backend.xp.ones(num_features, dtype=dtype))
-            self.bias = Parameter(backend.xp.zeros(num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self.has_bias = bool(affine and bias)
+        default = backend.get_default_dtype()
+        self.register_parameter("weight", Parameter(backend.xp.ones(num_features, dtype=default)) if affine else None)
+        self.register_parameter("bias", Parameter(backend.xp.zeros(num_features, dtype=default))
+                                if self.has_bias else None)
         if track_running_stats:
-            self.register_buffer("running_mean", Tensor(backend.xp.zeros(num_features, dtype=dtype)))
-            self.register_buffer("running_var", Tensor(backend.xp.ones(num_features, dtype=dtype)))
+            self.register_buffer("running_mean", Tensor(backend.xp.zeros(num_features, dtype=default)))
+            self.register_buffer("running_var", Tensor(backend.xp.ones(num_features, dtype=default)))
             self.register_buffer("num_batches_tracked", Tensor(backend.xp.zeros((), dtype=numpy.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+        if device is not None or dtype is not None:
+            self.to(*(a for a in (device, dtype) if a is not None))
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
@@ -87,7 +89,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.has_bias}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -113,15 +115,16 @@ class Dropout(Module):
 
     Args:
         p: probability of dropping an element, in [0, 1).
+        inplace: accepted for PyTorch's signature; the output is always a new tensor.
         inverted: scale at training time (True) or at evaluation time (False).
         rng: numpy Generator or seed for the masks; None uses the global generator at each call.
     """
 
-    def __init__(self, p: float = 0.5, inverted: bool = True, rng=None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, inverted: bool = True, rng=None):
         super().__init__()
         if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p, self.inverted = p, inverted
+            raise ValueError(f"{type(self).__name__}: p must be in [0, 1), got {p}")
+        self.p, self.inplace, self.inverted = p, bool(inplace), inverted
         # a seed becomes one Generator now: resolving it at every call would repeat the same mask
         self.rng = None if rng is None else backend.resolve_rng(rng)
 
@@ -129,4 +132,16 @@ class Dropout(Module):
         return F.dropout(x, self.p, self.training, self.rng, inverted=self.inverted)
 
     def extra_repr(self):
-        return f"p={self.p}" + ("" if self.inverted else ", inverted=False")
+        return f"p={self.p}, inplace={self.inplace}" + ("" if self.inverted else ", inverted=False")
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) input with probability p in training, scaling the kept
+    ones by 1 / (1 - p) (Tompson et al. 2015); the identity in evaluation. ``inplace`` is accepted
+    and gives a new tensor."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False, rng=None):
+        super().__init__(p, inplace, rng=rng)
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training, self.rng)

@@ -9,6 +9,7 @@ First order (PyTorch's names and update rules): SGD, Adagrad, RMSprop, Adadelta,
 book's Momentum and Nesterov; AdaGrad, RMSProp, AdaDelta are the same classes under the source
 articles' spellings. Second order, with a closure: NewtonCG, LBFGS.
 """
+from . import lr_scheduler
 from .adaptive import Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .clip import clip_grad_norm_, clip_grad_value_
 from .optimizer import Optimizer
@@ -36,4 +37,4 @@ def create(name: str, params, **hyperparameters) -> Optimizer:
 __all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "Adagrad", "AdaGrad", "RMSprop", "RMSProp", "Adadelta",
            "AdaDelta", "Adam", "AdamW", "NewtonCG", "LBFGS", "LRScheduler", "LambdaLR", "StepLR", "MultiStepLR",
            "ConstantLR", "LinearLR", "ExponentialLR", "CosineAnnealingLR", "SequentialLR", "ChainedScheduler",
-           "ReduceLROnPlateau", "clip_grad_norm_", "clip_grad_value_", "OPTIMIZERS", "create"]
+           "ReduceLROnPlateau", "lr_scheduler", "clip_grad_norm_", "clip_grad_value_", "OPTIMIZERS", "create"]

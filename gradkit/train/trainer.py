@@ -251,7 +251,7 @@ class Trainer:
     def state_dict(self) -> dict:
         """Everything needed to continue this run exactly."""
         return {
-            "model": self.model.state_dict(),
+            "model": {k: v.numpy() for k, v in self.model.state_dict().items()},  # the checkpoint stores arrays
             "optimizer": self.optimizer.state_dict(),
             "optimizer_type": type(self.optimizer).__name__,
             "epoch": self.epoch, "global_step": self.global_step, "batch": self.batch,

@@ -13,7 +13,7 @@ TOLERANCE = {numpy.float32: 1e-5, numpy.float64: 1e-10}
 
 def assert_close(actual, expected, dtype, what=""):
     """Equal within the relative tolerance of ``dtype``, relative to the largest reference value."""
-    actual, expected = numpy.asarray(actual), numpy.asarray(expected)
+    actual, expected = (x.numpy() if isinstance(x, gk.Tensor) else numpy.asarray(x) for x in (actual, expected))
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
     tol = TOLERANCE[numpy.dtype(dtype).type]
     scale = max(float(numpy.abs(expected).max(initial=0.0)), 1e-30)
@@ -22,7 +22,7 @@ def assert_close(actual, expected, dtype, what=""):
 
 def load_into_torch(module, torch_module, dtype):
     """Copy every parameter and buffer of the gradkit module into the torch module (same names)."""
-    state = {k: torch.from_numpy(numpy.array(v)) for k, v in module.state_dict().items()}
+    state = {k: torch.from_numpy(v.numpy().copy()) for k, v in module.state_dict().items()}
     torch_state = torch_module.state_dict()
     assert set(state) == set(torch_state), f"state keys differ: {sorted(set(state) ^ set(torch_state))}"
     torch_module.load_state_dict(state)

@@ -97,7 +97,7 @@ def test_builders_are_deterministic_per_seed_and_layers_differ():
     a = nn.models.deep_highway(5, 16, 8, 2, rng=7)
     b = nn.models.deep_highway(5, 16, 8, 2, rng=7)
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
-        numpy.testing.assert_array_equal(x, y, err_msg=name)
+        numpy.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)
     assert not numpy.array_equal(a[2].transform.weight.numpy(), a[2].gate.weight.numpy())
     assert not numpy.array_equal(a[2].transform.weight.numpy(), a[3].transform.weight.numpy())
 
@@ -137,7 +137,7 @@ def test_summary_leaves_modes_and_running_statistics_alone():
     text = nn.summary(model, (3, 6))
     assert all(m.training for m in model.modules())
     for key, value in model.state_dict().items():
-        numpy.testing.assert_array_equal(value, before[key], err_msg=key)
+        numpy.testing.assert_array_equal(value.numpy(), before[key].numpy(), err_msg=key)
     assert "1 (BatchNorm1d)" in text and "(3, 4)" in text
     nested = nn.summary(nn.models.deep_residual(3, 4, 6, 2, rng=0), (2, 6))
     assert "    2.body.0 (Linear)" in nested      # children indented below their block

@@ -117,16 +117,16 @@ def test_maxout_against_torch_reshape_max(dtype):
 def test_loss_modules(dtype, reduction):
     logits = randn(6, 5)
     classes = rng.integers(0, 5, 6)
-    compare_with_torch(nn.CrossEntropyLoss(reduction), torch.nn.CrossEntropyLoss(reduction=reduction), logits,
+    compare_with_torch(nn.CrossEntropyLoss(reduction=reduction), torch.nn.CrossEntropyLoss(reduction=reduction), logits,
                        targets=[classes], dtype=dtype)
     log_probs = torch.log_softmax(torch.tensor(logits), 1).numpy()
-    compare_with_torch(nn.NLLLoss(reduction), torch.nn.NLLLoss(reduction=reduction), log_probs, targets=[classes],
+    compare_with_torch(nn.NLLLoss(reduction=reduction), torch.nn.NLLLoss(reduction=reduction), log_probs, targets=[classes],
                        dtype=dtype)
     target = randn(6, 5).astype(dtype)
-    compare_with_torch(nn.MSELoss(reduction), torch.nn.MSELoss(reduction=reduction), logits, targets=[target],
+    compare_with_torch(nn.MSELoss(reduction=reduction), torch.nn.MSELoss(reduction=reduction), logits, targets=[target],
                        dtype=dtype)
     labels = rng.random((6, 5)).astype(dtype)
-    compare_with_torch(nn.BCEWithLogitsLoss(reduction), torch.nn.BCEWithLogitsLoss(reduction=reduction), logits,
+    compare_with_torch(nn.BCEWithLogitsLoss(reduction=reduction), torch.nn.BCEWithLogitsLoss(reduction=reduction), logits,
                        targets=[labels], dtype=dtype)
 
 
@@ -137,5 +137,5 @@ def test_reprs_match_torch():
         assert repr(ours) == repr(theirs)
     assert repr(nn.Conv2d(1, 6, 5, padding=2)) == "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))"
     assert repr(nn.Conv2d(1, 6, 5, padding=2)) == repr(torch.nn.Conv2d(1, 6, 5, padding=2))
-    assert repr(nn.BatchNorm2d(6)) == "BatchNorm2d(6, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
-    assert repr(nn.Dropout(0.3)) == "Dropout(p=0.3)"
+    assert repr(nn.BatchNorm2d(6)) == "BatchNorm2d(6, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
+    assert repr(nn.Dropout(0.3)) == "Dropout(p=0.3, inplace=False)" == repr(torch.nn.Dropout(0.3))

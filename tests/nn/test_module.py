@@ -30,7 +30,8 @@ def test_registration_keeps_assignment_order_and_dotted_names():
     assert [n for n, _ in net.named_buffers()] == ["steps"]
     assert [n for n, _ in net.named_modules()] == ["", "first", "body", "body.0", "body.1"]
     assert [type(m).__name__ for m in net.children()] == ["Linear", "Sequential"]
-    assert list(net.state_dict()) == ["scale", "first.weight", "first.bias", "body.1.weight", "body.1.bias", "steps"]
+    # PyTorch's order: module by module, each one's parameters then its buffers
+    assert list(net.state_dict()) == ["scale", "steps", "first.weight", "first.bias", "body.1.weight", "body.1.bias"]
 
 
 def test_shared_parameters_counted_once_and_reassignment_moves_tables():
@@ -84,15 +85,15 @@ def test_state_dict_is_a_copy_and_round_trips():
     a, b = Net(), Net()
     b.first.weight.data[...] = 7
     state = a.state_dict()
-    assert all(isinstance(v, numpy.ndarray) for v in state.values())
-    state["first.bias"][...] = 123.0          # a copy: the module is untouched
+    assert all(type(v) is gk.Tensor and not v.requires_grad for v in state.values())   # tensors, as PyTorch
+    state["first.bias"].data[...] = 123.0     # a copy: the module is untouched
     assert not (a.first.bias.numpy() == 123.0).any()
     state = a.state_dict()
     weight = b.first.weight
     b.load_state_dict(state)
     assert b.first.weight is weight           # loaded in place: an optimiser keeps its references
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
-        numpy.testing.assert_array_equal(x, y, err_msg=name)
+        numpy.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)
     x = gk.randn(3, 4, rng=2)
     numpy.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
 
@@ -150,7 +151,7 @@ def test_forward_hooks_fire_replace_and_remove():
 def test_full_backward_hook_matches_torch(input_requires_grad):
     net = Net()
     ref_first, ref_body = torch.nn.Linear(4, 3), torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(3, 2))
-    state = {k: torch.from_numpy(v) for k, v in net.state_dict().items()}
+    state = {k: torch.from_numpy(v.numpy()) for k, v in net.state_dict().items()}
     ref_first.load_state_dict({"weight": state["first.weight"], "bias": state["first.bias"]})
     ref_body.load_state_dict({"1.weight": state["body.1.weight"], "1.bias": state["body.1.bias"]})
     seen, ref_seen = {}, {}

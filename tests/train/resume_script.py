@@ -54,7 +54,7 @@ def main(folder, epochs, mode, resume=None):
     trainer = Trainer(model, opt, rng=1)
     trainer.fit(train, epochs=epochs, batch_size=50, callbacks=callbacks, verbose=False, resume=resume)
     if not trainer.interrupted:
-        numpy.savez(os.path.join(folder, "final.npz"), **model.state_dict())
+        numpy.savez(os.path.join(folder, "final.npz"), **{k: v.numpy() for k, v in model.state_dict().items()})
     print("interrupted" if trainer.interrupted else "finished", trainer.global_step, flush=True)
 
 

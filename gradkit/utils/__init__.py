@@ -1,0 +1,4 @@
+"""``torch.utils``'s twin: ``gradkit.utils.data``."""
+from . import data
+
+__all__ = ["data"]
