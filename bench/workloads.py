@@ -83,7 +83,7 @@ def training_flops(model, x) -> float:
     def hook(module, inputs, output):
         w = module.weight.shape
         per_output = w[1] if isinstance(module, nn.Linear) else w[1] * w[2] * w[3]  # multiply-adds per output
-        records.append(2.0 * output.size * per_output)
+        records.append(2.0 * output.numel() * per_output)
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     with no_grad():

@@ -46,5 +46,8 @@ def run(steps: int = 2000, seed: int = 0, hidden: int = 64, lr: float = 0.2, log
     return loss_value
 
 
-if __name__ == "__main__":
-    run()
+if __name__ == "__main__":   # python -m gradkit.demo [--steps N] [--seed S]: the same as ``gradkit demo``
+    import sys
+
+    from .cli import main
+    sys.exit(main(["demo", *sys.argv[1:]]))

@@ -13,7 +13,7 @@ from .tensor import Tensor
 
 def _count(x: Tensor, axis) -> int:
     if axis is None:
-        return x.size
+        return x.data.size
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     n = 1
     for a in axes:

@@ -10,7 +10,8 @@ import heapq
 import itertools
 
 from ..backend import get_array_module
-from .function import _check_finite
+from .function import WRITES, _check_finite, check_unmodified
+from .ops import cast
 from .mode import Mode, set_grad_enabled
 from .tensor import Tensor
 
@@ -40,7 +41,7 @@ def _seed(outputs, gradients):
                                "set requires_grad=True on the inputs you differentiate with respect to "
                                "(and compute it outside no_grad)")
         if g is None:
-            if y.size != 1:
+            if y.data.size != 1:
                 raise RuntimeError(f"backward() without a gradient needs a one-element output, but this one has "
                                    f"shape {y.shape}. Reduce it first (y.sum().backward()) or pass the gradient "
                                    f"of the loss with respect to it: y.backward(gradient=...)")
@@ -104,6 +105,8 @@ def backward(outputs, gradients=None, retain_graph: bool = False, create_graph: 
             deliver(y, g)
         while heap:
             f = heapq.heappop(heap)[2]
+            if f._stamp != WRITES[0]:  # some tensor was changed in place since f was recorded
+                check_unmodified(f)
             gys = pending.pop(f)
             hooks = f.__dict__.get("_output_hooks")
             for i, ref in enumerate(f.outputs):
@@ -139,6 +142,8 @@ def backward(outputs, gradients=None, retain_graph: bool = False, create_graph: 
                 f.release()
 
         for x, g in leaves.values():
+            if g.data.dtype != x.data.dtype:  # a leaf's gradient has the leaf's dtype, as in torch
+                g = cast(g, x.data.dtype)
             if x._hooks:
                 g = _run_hooks(x._hooks, g)
             if wanted is not None:

@@ -63,7 +63,7 @@ def hvp(f, inputs, v):
           for x in _as_tuple(inputs)]
     vs = [t if isinstance(t, Tensor) else Tensor(t, dtype=x.dtype) for t, x in zip(_as_tuple(v), xs)]
     y = f(*xs)
-    if y.size != 1:
+    if y.data.size != 1:
         raise ValueError(f"hvp: f must return one number, got shape {y.shape}")
     gs = grad(y, xs, create_graph=True)
     dot = None
@@ -104,11 +104,11 @@ class Dual:
 
     @property
     def primal(self):
-        return self._t.item() if self._t.size == 1 else self._t.detach()
+        return self._t.item() if self._t.data.size == 1 else self._t.detach()
 
     @property
     def tangent(self):
-        return self._t.tangent.item() if self._t.size == 1 else self._t.tangent
+        return self._t.tangent.item() if self._t.data.size == 1 else self._t.tangent
 
     def _apply(self, name, *others):
         args = [o._t if isinstance(o, Dual) else o for o in others]

@@ -23,6 +23,48 @@ class AnomalyError(FloatingPointError):
     """An op produced NaN or Inf while anomaly detection was on."""
 
 
+# In-place writes, for the check that backward reads no value changed since it was recorded.
+# WRITES[0] counts writes; WRITTEN maps id(memory owner) -> (weakref to it, count at its last write).
+# A node recorded at count c whose saved arrays' memory was written at a count > c is stale. While no
+# in-place write happens after a node is recorded, backward checks one integer per node.
+WRITES = [0]
+WRITTEN: dict = {}
+
+
+def memory_owner(array):
+    """The array that owns ``array``'s memory (itself if it owns it)."""
+    while isinstance(array.base, numpy.ndarray):
+        array = array.base
+    return array
+
+
+def written_since(array, stamp: int) -> bool:
+    """True when ``array``'s memory was written in place after write count ``stamp``."""
+    owner = memory_owner(array)
+    entry = WRITTEN.get(id(owner))
+    return entry is not None and entry[1] > stamp and entry[0]() is owner
+
+
+def check_unmodified(function: "Function") -> None:
+    """Raise when a value ``function``'s backward reads was changed in place after it was recorded."""
+    stamp = function._stamp
+    suspects = []
+    if function.saves_inputs:
+        suspects += [(f"input {i}", x.data) for i, x in enumerate(function.inputs)]
+    if function.saves_output or function.is_view:
+        suspects += [(f"output {i}", ref().data) for i, ref in enumerate(function.outputs) if ref() is not None]
+        y = function.__dict__.get("y")
+        if isinstance(y, numpy.ndarray):
+            suspects.append(("output", y))
+    for what, array in suspects:
+        if written_since(array, stamp):
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: the {what} of {type(function).__name__} (shape {tuple(array.shape)}) was changed "
+                f"in place after {type(function).__name__} recorded it, so its gradient would be wrong. "
+                f"Use the out-of-place form (y = y + 1, not y += 1), or clone() the tensor before changing it.")
+
+
 class Function:
     """Base class of the primitives. Subclasses implement forward, backward and jvp."""
 
@@ -30,6 +72,10 @@ class Function:
     inputs = ()
     outputs = ()
     freed = False
+    saves_inputs = True    # backward reads the inputs' values (False: only their shapes)
+    saves_output = False   # backward reads the output's value (kept as ``self.y`` or via ``output()``)
+    is_view = False        # the output may share the input's memory (reshape, transpose, basic indexing)
+    _stamp = 0             # the count of in-place writes when this node was recorded
 
     def __call__(self, *inputs: "Tensor"):
         # The hot path of the whole library: plain loops, no generator expressions.
@@ -60,12 +106,20 @@ class Function:
             if x.generation > generation:
                 generation = x.generation
         self.generation = generation
+        self._stamp = WRITES[0]
         for index, y in enumerate(outputs):
             y.requires_grad = True
             y.creator = self
             y.generation = generation + 1
             y._index = index
         self.outputs = tuple([weakref.ref(y) for y in outputs])
+
+    @classmethod
+    def apply(cls, *args):
+        """PyTorch's style: ``MyFunction.apply(x, ...)`` for a subclass with ``@staticmethod``
+        ``forward(ctx, ...)`` and ``backward(ctx, *grads)`` (see autograd/custom.py)."""
+        from .custom import apply
+        return apply(cls, *args)
 
     def forward(self, *xs):
         raise NotImplementedError

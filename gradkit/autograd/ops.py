@@ -14,35 +14,48 @@ import math
 
 import numpy
 
-from .. import backend, threads
+from .. import backend, dtypes, threads
 from . import _elementwise
 from .function import Function
 from .tensor import Tensor
 
 
-class ShapeError(ValueError):
-    """Operands whose shapes do not fit the op; the message names the op and the shapes."""
+class ShapeError(ValueError, RuntimeError):
+    """Operands whose shapes do not fit the op; the message names the op and the shapes.
+
+    Both a ValueError (gradkit's type for bad arguments) and a RuntimeError (PyTorch's type for shape
+    errors), so code written for either catches it."""
 
 
-# Python numbers and NumPy scalars (numpy.prod(shape) is a numpy.int64) take the other operand's
-# dtype, as in PyTorch; under NumPy 2 a NumPy scalar would otherwise promote float32 to float64.
+# Python numbers and NumPy scalars take part in type promotion as PyTorch's "wrapped numbers": they
+# never widen a tensor of their own kind (float32 * 2.0 is float32; under NumPy 2 a NumPy scalar would
+# otherwise promote float32 to float64).
 _SCALARS = (bool, int, float, numpy.bool_, numpy.integer, numpy.floating)
 
 
 def _lift(x, like: Tensor | None = None) -> Tensor:
-    """A Tensor from x; Python numbers take the dtype of ``like`` so float32 stays float32."""
+    """A Tensor from x; a Python number takes the dtype of ``like`` where PyTorch's promotion says so."""
     if isinstance(x, Tensor):
         return x
-    if like is not None and isinstance(x, _SCALARS) and like.data.dtype.kind in "fc":
-        return Tensor._make(backend.xp.asarray(x, dtype=like.data.dtype))
+    if like is not None and isinstance(x, _SCALARS):
+        dtype = dtypes.scalar_dtype(x, like.data.dtype, backend.get_default_dtype())
+        return Tensor._make(backend.xp.asarray(x, dtype=dtype))
     return Tensor(x)
 
 
 def _pair(a, b):
+    """Both operands as Tensors of the dtype PyTorch's promotion gives ``a op b``; a conversion is a
+    Cast node, so each gradient comes back in its operand's own dtype."""
+    if type(b) is float and isinstance(a, Tensor) and a.data.dtype.kind == "f":  # the common x * 0.5
+        return a, Tensor._make(backend.xp.asarray(b, dtype=a.data.dtype))
     if not isinstance(a, Tensor):
         a = _lift(a, b if isinstance(b, Tensor) else None)
     if not isinstance(b, Tensor):
         b = _lift(b, a)
+    da, db = a.data.dtype, b.data.dtype
+    if da != db:
+        dtype = dtypes.promote(a.data, b.data, backend.get_default_dtype())
+        a, b = cast(a, dtype), cast(b, dtype)
     return a, b
 
 
@@ -57,12 +70,16 @@ def _call(function: Function, *inputs: Tensor):
         raise ShapeError(f"{type(function).__name__}: cannot combine shapes {shapes}: {err}") from None
 
 
+class DimError(ShapeError, IndexError):
+    """A dim out of range: also an IndexError, PyTorch's type for it."""
+
+
 def _axis(axis: int, ndim: int, op: str, shape=None) -> int:
     """``axis`` as a non-negative int. Out of range is an error: wrapped round (axis % ndim) it
     would silently pick another axis (sum(axis=2) of a matrix summing axis 0)."""
     if not -ndim <= axis < ndim:
         where = f"shape {tuple(shape)}" if shape is not None else f"{ndim} axes"
-        raise ShapeError(f"{op}: axis {axis} is out of range for {where} (valid: {-ndim} to {ndim - 1})")
+        raise DimError(f"{op}: axis {axis} is out of range for {where} (valid: {-ndim} to {ndim - 1})")
     return axis % ndim
 
 
@@ -87,6 +104,8 @@ def _unreduce(gy: Tensor, shape: tuple, axis, keepdims: bool) -> Tensor:
 class Add(Function):
     """y = a + b (broadcasting); da = gy, db = gy, each summed back to its shape."""
 
+    saves_inputs = False  # uses only shapes: changing the inputs in place later is harmless
+
     def forward(self, a, b):
         return a + b
 
@@ -101,6 +120,8 @@ class Add(Function):
 
 class Sub(Function):
     """y = a - b; da = gy, db = -gy."""
+
+    saves_inputs = False  # uses only shapes: changing the inputs in place later is harmless
 
     def forward(self, a, b):
         return a - b
@@ -149,6 +170,8 @@ class Div(Function):
 class Neg(Function):
     """y = -x; dx = -gy."""
 
+    saves_inputs = False  # uses only shapes: changing the inputs in place later is harmless
+
     def forward(self, x):
         return -x
 
@@ -181,8 +204,66 @@ class Pow(Function):
         return t * self._derivative()
 
 
+class PowTensor(Function):
+    """y = x^p for tensors x and p (broadcasting).
+
+    dx = gy p x^(p-1) (0 where p = 0), dp = gy y ln x (0 where x = 0 and p >= 0, as PyTorch;
+    NaN for x < 0, where x^p is not differentiable in p)."""
+
+    def forward(self, x, p):
+        return x ** p
+
+    def _dx(self) -> Tensor:
+        x, p = self.inputs
+        return where(p.data == 0, 0.0, p * x ** (p - 1))
+
+    def _dp(self) -> Tensor:
+        x, p = self.inputs
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            return where((x.data == 0) & (p.data >= 0), 0.0, x ** p * log(x))
+
+    def backward(self, gy):
+        x, p = self.inputs
+        return (sum_to(gy * self._dx(), x.shape) if x.requires_grad else None,
+                sum_to(gy * self._dp(), p.shape) if p.requires_grad else None)
+
+    def jvp(self, tx, tp):
+        return tx * self._dx() + tp * self._dp()
+
+
+class Log1p(Function):
+    """y = ln(1 + x), accurate for small x; dx = gy / (1 + x)."""
+
+    def forward(self, x):
+        return numpy.log1p(x)
+
+    def backward(self, gy):
+        return gy / (1 + self.inputs[0])
+
+    def jvp(self, t):
+        return t / (1 + self.inputs[0])
+
+
+class Expm1(Function):
+    """y = e^x - 1, accurate for small x; dx = gy (y + 1)."""
+
+    saves_output = True
+
+    def forward(self, x):
+        self.y = numpy.expm1(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * (self.output(self.y) + 1)
+
+    def jvp(self, t):
+        return t * (self.output(self.y) + 1)
+
+
 class Exp(Function):
     """y = e^x; dx = gy y."""
+
+    saves_output = True  # backward reads the output: changing it in place would corrupt the gradient
 
     def forward(self, x):
         self.y = numpy.exp(x)
@@ -237,6 +318,8 @@ class Cos(Function):
 class Tanh(Function):
     """y = tanh x; dx = gy (1 - y^2)."""
 
+    saves_output = True  # backward reads the output: changing it in place would corrupt the gradient
+
     def forward(self, x):
         self.y = numpy.tanh(x)
         return self.y
@@ -256,6 +339,8 @@ class Sigmoid(Function):
     Computed from z = e^-|x| as 1 / (1 + z) for x >= 0 and z / (1 + z) for x < 0: no overflow, and
     full relative accuracy in both tails ((1 + tanh(x/2)) / 2 rounds sigmoid(-20) to 0 in float32)."""
 
+    saves_output = True  # backward reads the output: changing it in place would corrupt the gradient
+
     def forward(self, x):
         z = numpy.exp(-numpy.abs(x))
         self.y = numpy.where(x >= 0, 1, z) / (1 + z)
@@ -272,6 +357,8 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     """y = max(x, 0); dx = gy [x > 0] (0 at x = 0, as in PyTorch)."""
+
+    saves_output = True  # backward reads the output: changing it in place would corrupt the gradient
 
     def forward(self, x):
         self.y = _elementwise.relu(x)
@@ -440,6 +527,8 @@ def _mm(a: Tensor, b: Tensor, transpose_a: bool, transpose_b: bool) -> Tensor:
 class Sum(Function):
     """y = sum of x over axis; dx = gy broadcast back."""
 
+    saves_inputs = False  # uses only shapes: changing the inputs in place later is harmless
+
     def __init__(self, axis, keepdims: bool):
         self.axis, self.keepdims = axis, keepdims
 
@@ -484,6 +573,8 @@ class Max(Function):
 class SumTo(Function):
     """Sum x down to ``shape`` (the inverse of broadcasting); dx = gy broadcast back."""
 
+    saves_inputs = False  # uses only shapes: changing the inputs in place later is harmless
+
     def __init__(self, shape):
         self.shape = tuple(shape)
 
@@ -505,6 +596,9 @@ class SumTo(Function):
 class BroadcastTo(Function):
     """Repeat x along new or length-1 axes to ``shape``; dx = gy summed back."""
 
+    saves_inputs = False  # uses only shapes: changing the inputs in place later is harmless
+    is_view = True  # backward checks the output was not changed through this view
+
     def __init__(self, shape):
         self.shape = tuple(shape)
 
@@ -521,6 +615,9 @@ class BroadcastTo(Function):
 class Reshape(Function):
     """y = x with a new shape; dx = gy with x's shape."""
 
+    saves_inputs = False  # uses only shapes: changing the inputs in place later is harmless
+    is_view = True  # backward checks the output was not changed through this view
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -536,6 +633,9 @@ class Reshape(Function):
 
 class Transpose(Function):
     """Permute the axes; dx = gy permuted back."""
+
+    saves_inputs = False  # uses only shapes: changing the inputs in place later is harmless
+    is_view = True  # backward checks the output was not changed through this view
 
     def __init__(self, axes):
         self.axes = axes
@@ -554,6 +654,9 @@ class Transpose(Function):
 class GetItem(Function):
     """y = x[key] (slices, integers, index arrays, masks); dx = gy scattered into zeros."""
 
+    saves_inputs = False  # uses only shapes: changing the inputs in place later is harmless
+    is_view = True  # backward checks the output was not changed through this view
+
     def __init__(self, key):
         self.key = key
 
@@ -570,6 +673,8 @@ class GetItem(Function):
 
 class GetItemGrad(Function):
     """Scatter-add gy into zeros of ``shape`` at ``key`` (repeated indices accumulate)."""
+
+    saves_inputs = False  # uses only shapes: changing the inputs in place later is harmless
 
     def __init__(self, key, shape):
         self.key, self.shape = key, shape
@@ -598,6 +703,8 @@ def _is_basic(key) -> bool:
 class Concatenate(Function):
     """Join tensors along an axis; each input's gradient is its slice of gy."""
 
+    saves_inputs = False  # uses only shapes: changing the inputs in place later is harmless
+
     def __init__(self, axis: int):
         self.axis = axis
 
@@ -619,6 +726,8 @@ class Concatenate(Function):
 
 class Cast(Function):
     """Convert to another dtype; the gradient is converted back."""
+
+    saves_inputs = False  # uses only shapes: changing the inputs in place later is harmless
 
     def __init__(self, dtype):
         self.dtype = dtype
@@ -647,7 +756,11 @@ def mul(a, b) -> Tensor:
 
 
 def div(a, b) -> Tensor:
-    return _call(Div(), *_pair(a, b))
+    """a / b, true division: integer operands give the default float dtype (as torch)."""
+    a, b = _pair(a, b)
+    if a.data.dtype.kind not in "fc":
+        a, b = cast(a, backend.get_default_dtype()), cast(b, backend.get_default_dtype())
+    return _call(Div(), a, b)
 
 
 def neg(x) -> Tensor:
@@ -655,40 +768,54 @@ def neg(x) -> Tensor:
 
 
 def pow(x, exponent) -> Tensor:
-    """x ** exponent. A constant exponent is the Pow primitive; a Tensor exponent (or a constant
-    base) is composed as exp(exponent * log(x))."""
-    if isinstance(exponent, Tensor):
-        constant = not exponent.requires_grad and exponent.tangent is None  # no reverse or forward derivative
-        if constant and exponent.size == 1 and isinstance(x, Tensor):
-            return Pow(exponent.item())(x)
-        if isinstance(x, Tensor):
-            return exp(exponent * log(x))
-        return exp(exponent * math.log(x))
-    return Pow(exponent)(_lift(x))
+    """x ** exponent, computed directly (a negative base with an integer exponent is exact).
+
+    A Python-number exponent is the Pow primitive; a Tensor exponent (or base) is PowTensor, with
+    PyTorch's dtype: ``int ** int`` stays an integer, ``float32 ** float32`` float32."""
+    if isinstance(exponent, Tensor) or not isinstance(x, Tensor):
+        return _call(PowTensor(), *_pair(x, exponent))
+    if isinstance(exponent, _SCALARS) and x.data.dtype.kind in "biu" and dtypes.scalar_dtype(
+            exponent, x.data.dtype, backend.get_default_dtype()) != x.data.dtype:
+        x = cast(x, backend.get_default_dtype())  # int_tensor ** 0.5 is a float tensor, as torch
+    return Pow(exponent)(x)
 
 
 def exp(x) -> Tensor:
-    return Exp()(_lift(x))
+    return Exp()(_float(x))
+
+
+def log1p(x) -> Tensor:
+    return Log1p()(_float(x))
+
+
+def expm1(x) -> Tensor:
+    return Expm1()(_float(x))
+
+
+def _float(x) -> Tensor:
+    """x as a floating-point Tensor: torch's exp, log, sin... of an integer tensor are float32."""
+    x = _lift(x)
+    return x if x.data.dtype.kind in "fc" else cast(x, backend.get_default_dtype())
 
 
 def log(x) -> Tensor:
-    return Log()(_lift(x))
+    return Log()(_float(x))
 
 
 def sin(x) -> Tensor:
-    return Sin()(_lift(x))
+    return Sin()(_float(x))
 
 
 def cos(x) -> Tensor:
-    return Cos()(_lift(x))
+    return Cos()(_float(x))
 
 
 def tanh(x) -> Tensor:
-    return Tanh()(_lift(x))
+    return Tanh()(_float(x))
 
 
 def sigmoid(x) -> Tensor:
-    return Sigmoid()(_lift(x))
+    return Sigmoid()(_float(x))
 
 
 def relu(x) -> Tensor:
@@ -741,7 +868,7 @@ def sum(x, axis=None, keepdims: bool = False) -> Tensor:
 
 def max(x, axis=None, keepdims: bool = False) -> Tensor:
     x = _lift(x)
-    if x.size == 0:
+    if x.data.size == 0:
         raise ShapeError("Max: cannot reduce an empty tensor")
     return _call(Max(_axes(axis, x.ndim, "Max", x.shape), keepdims), x)
 
@@ -805,7 +932,7 @@ def cast(x, dtype) -> Tensor:
     return Cast(dtype)(x)
 
 
-PRIMITIVES = (Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sin, Cos, Tanh, Sigmoid, ReLU, Abs, Maximum,
+PRIMITIVES = (Add, Sub, Mul, Div, Neg, Pow, PowTensor, Log1p, Expm1, Exp, Log, Sin, Cos, Tanh, Sigmoid, ReLU, Abs, Maximum,
               Where, MatMul, Sum, Max, SumTo, BroadcastTo, Reshape, Transpose, GetItem, GetItemGrad,
               Concatenate, Cast)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy
 
 from .. import backend
+from .. import device as _device
 from .mode import Mode
 
 
@@ -94,13 +95,32 @@ class Tensor:
     def ndim(self) -> int:
         return self.data.ndim
 
-    @property
-    def size(self) -> int:
+    def size(self, dim: int | None = None):
+        """The shape (a tuple), or the length of axis ``dim``, as torch's ``size()``."""
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[ops._axis(dim, self.data.ndim, "size", self.data.shape)]
+
+    def numel(self) -> int:
+        """The number of elements."""
         return self.data.size
+
+    nelement = numel
+
+    def dim(self) -> int:
+        """The number of axes."""
+        return self.data.ndim
 
     @property
     def dtype(self):
         return self.data.dtype
+
+    @property
+    def device(self):
+        """Always the CPU (gradkit has no GPU device)."""
+        return _device.CPU
+
+    is_cuda = False
 
     @property
     def is_leaf(self) -> bool:
@@ -109,9 +129,6 @@ class Tensor:
     @property
     def grad_fn(self):
         return self.creator
-
-    def __len__(self):
-        return len(self.data)
 
     def __repr__(self):
         body = numpy.array2string(backend.to_numpy(self.data), separator=", ", prefix="tensor(")
@@ -124,27 +141,66 @@ class Tensor:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
 
+    # ------------------------------------------------------------------ Python protocols
     __hash__ = object.__hash__  # comparisons are elementwise, identity is the hash
 
-    def __bool__(self):
+    def _one(self, what: str):
         if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
-                             "use .any() or .all() on .numpy()")
-        return bool(self.data)
+            if what == "bool":
+                raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
+                                   f"(shape {self.shape}); use .any() or .all()")
+            raise ValueError(f"only one element tensors can be converted to Python scalars (shape {self.shape})")
+        return self.data.reshape(()).item()
+
+    def __bool__(self):
+        return bool(self._one("bool"))
+
+    def __float__(self):
+        return float(self._one("Scalar"))
+
+    def __int__(self):
+        return int(self._one("Scalar"))
+
+    def __index__(self):
+        if self.data.ndim != 0 and self.data.size != 1 or self.data.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._one("Scalar"))
+
+    def __format__(self, spec):
+        """A 0-d tensor formats as its number (f"{loss:.4f}"), as torch; others only without a spec."""
+        if self.data.ndim == 0:
+            return format(self.data.item(), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return repr(self)
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __contains__(self, element):
+        return bool((self.data == _raw(element)).any())
 
     # ------------------------------------------------------------------ conversion
     def numpy(self) -> numpy.ndarray:
-        """The data as a NumPy array (shares memory on the CPU)."""
+        """The data as a NumPy array (shares memory on the CPU). Unlike torch, also on a tensor that
+        requires grad (the array is outside the graph either way)."""
         return backend.to_numpy(self.data)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
         return self.data.item()
 
     def tolist(self):
-        return self.numpy().tolist()
+        return backend.to_numpy(self.data).tolist()
 
     def detach(self) -> "Tensor":
         """A tensor sharing the data, cut from the graph."""
@@ -152,17 +208,17 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad and self.data.dtype.kind not in "fc":
-            raise TypeError(f"only floating-point tensors can require gradients; this one is {self.data.dtype}. "
-                            "Convert it first, e.g. x.astype('float32')")
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients; this one is "
+                               f"{self.data.dtype}. Convert it first, e.g. x.float()")
         if not requires_grad and self.creator is not None:
-            raise RuntimeError("requires_grad can only be switched off on leaf tensors; use detach()")
+            raise RuntimeError("you can only change requires_grad flags of leaf variables; use detach()")
         self.requires_grad = requires_grad
         return self
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
         if not self.requires_grad:
-            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False (it does not require grad)")
         self._retain = True
 
     def register_hook(self, hook) -> RemovableHandle:
@@ -172,7 +228,7 @@ class Tensor:
         A non-leaf tensor's hooks are kept by the node that made it, so they fire even when the
         tensor itself is no longer referenced (as in PyTorch)."""
         if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.creator is not None:  # on the graph node, so the hook outlives this Python object
             hooks = self.creator.output_hooks(self._index)
         else:
@@ -182,27 +238,27 @@ class Tensor:
         hooks.append(hook)
         return RemovableHandle(hooks, hook)
 
-    def astype(self, dtype) -> "Tensor":
-        return ops.cast(self, dtype)
-
-    def float(self) -> "Tensor":
-        return ops.cast(self, numpy.float32)
-
-    def double(self) -> "Tensor":
-        return ops.cast(self, numpy.float64)
-
     # ------------------------------------------------------------------ autodiff
-    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         Args:
             gradient: d(loss)/d(self); may be omitted only for a one-element tensor.
             retain_graph: keep the graph for another backward (default: ``create_graph``).
             create_graph: record the backward pass itself, for higher derivatives.
+            inputs: accumulate only into these tensors' ``.grad`` (default: every leaf).
         """
-        engine.backward([self], None if gradient is None else [gradient],
-                        retain_graph=create_graph if retain_graph is None else retain_graph,
-                        create_graph=create_graph)
+        retain = create_graph if retain_graph is None else retain_graph
+        gradients = None if gradient is None else [gradient]
+        if inputs is None:
+            engine.backward([self], gradients, retain_graph=retain, create_graph=create_graph)
+            return
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        for x, g in zip(inputs, engine.backward([self], gradients, retain_graph=retain,
+                                                create_graph=create_graph, inputs=inputs)):
+            if g is not None:
+                x.grad = g if x.grad is None else x.grad + g
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -216,6 +272,9 @@ class Tensor:
     def __rmul__(self, other): return ops.mul(other, self)
     def __truediv__(self, other): return ops.div(self, other)
     def __rtruediv__(self, other): return ops.div(other, self)
+    def __floordiv__(self, other): return pointwise.floor_divide(self, other)
+    def __rfloordiv__(self, other): return pointwise.floor_divide(other, self)
+    def __mod__(self, other): return pointwise.remainder(self, other)
     def __pow__(self, other): return ops.pow(self, other)
     def __rpow__(self, other): return ops.pow(other, self)
     def __matmul__(self, other): return ops.matmul(self, other)
@@ -223,52 +282,37 @@ class Tensor:
     def __neg__(self): return ops.neg(self)
     def __pos__(self): return self
     def __abs__(self): return ops.abs(self)
+    def __invert__(self): return pointwise.logical_not(self) if self.data.dtype.kind == "b" else Tensor._make(~self.data)
+    def __and__(self, other): return Tensor._make(self.data & _raw(other))
+    def __or__(self, other): return Tensor._make(self.data | _raw(other))
+    def __xor__(self, other): return Tensor._make(self.data ^ _raw(other))
     def __getitem__(self, key): return ops.getitem(self, key)
+    def __setitem__(self, key, value): inplace.setitem(self, key, value)
+
+    # in place: the tensor itself changes, so every alias (views, from_numpy's array) sees it
+    def __iadd__(self, other): return inplace.add_(self, other)
+    def __isub__(self, other): return inplace.sub_(self, other)
+    def __imul__(self, other): return inplace.mul_(self, other)
+    def __itruediv__(self, other): return inplace.div_(self, other)
+    def __ipow__(self, other): return inplace.pow_(self, other)
 
     # comparisons give boolean tensors outside the graph
-    def __eq__(self, other): return Tensor._make(self.data == _raw(other))
-    def __ne__(self, other): return Tensor._make(self.data != _raw(other))
-    def __lt__(self, other): return Tensor._make(self.data < _raw(other))
-    def __le__(self, other): return Tensor._make(self.data <= _raw(other))
-    def __gt__(self, other): return Tensor._make(self.data > _raw(other))
-    def __ge__(self, other): return Tensor._make(self.data >= _raw(other))
-
-    # ------------------------------------------------------------------ methods
-    def reshape(self, *shape): return ops.reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
-    def transpose(self, *axes): return ops.transpose(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else (axes or None))
-    def swapaxes(self, axis1, axis2): return composite.swapaxes(self, axis1, axis2)
-    @property
-    def T(self): return ops.transpose(self, None)
-    def flatten(self, start_axis: int = 0): return composite.flatten(self, start_axis)
-    def squeeze(self, axis=None): return composite.squeeze(self, axis)
-    def unsqueeze(self, axis): return composite.unsqueeze(self, axis)
-    def broadcast_to(self, shape): return ops.broadcast_to(self, shape)
-    def sum_to(self, shape): return ops.sum_to(self, shape)
-    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return composite.mean(self, axis, keepdims)
-    def var(self, axis=None, keepdims=False, ddof=0): return composite.var(self, axis, keepdims, ddof)
-    def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
-    def min(self, axis=None, keepdims=False): return composite.min(self, axis, keepdims)
-    def exp(self): return ops.exp(self)
-    def log(self): return ops.log(self)
-    def sqrt(self): return composite.sqrt(self)
-    def abs(self): return ops.abs(self)
-    def sin(self): return ops.sin(self)
-    def cos(self): return ops.cos(self)
-    def tanh(self): return ops.tanh(self)
-    def sigmoid(self): return ops.sigmoid(self)
-    def relu(self): return ops.relu(self)
-    def clip(self, low=None, high=None): return composite.clip(self, low, high)
-    def matmul(self, other): return ops.matmul(self, other)
-    def maximum(self, other): return ops.maximum(self, other)
-    def minimum(self, other): return composite.minimum(self, other)
-    def argmax(self, axis=None): return Tensor._make(self.data.argmax(axis=axis))
-    def argmin(self, axis=None): return Tensor._make(self.data.argmin(axis=axis))
+    def __eq__(self, other): return Tensor._make(numpy.asarray(self.data == _raw(other)))
+    def __ne__(self, other): return Tensor._make(numpy.asarray(self.data != _raw(other)))
+    def __lt__(self, other): return Tensor._make(numpy.asarray(self.data < _raw(other)))
+    def __le__(self, other): return Tensor._make(numpy.asarray(self.data <= _raw(other)))
+    def __gt__(self, other): return Tensor._make(numpy.asarray(self.data > _raw(other)))
+    def __ge__(self, other): return Tensor._make(numpy.asarray(self.data >= _raw(other)))
 
 
 def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-# The knot docs/architecture.md names: Tensor's operators are Functions and Functions build Tensors.
-from . import composite, engine, ops  # noqa: E402
+# The knot (docs/architecture.md): Tensor's operators are Functions and Functions build Tensors.
+from . import composite, engine, inplace, ops, pointwise  # noqa: E402
+from .methods import TorchMethods  # noqa: E402
+
+for _name, _member in vars(TorchMethods).items():  # torch's methods, kept in methods.py
+    if not _name.startswith("__"):
+        setattr(Tensor, _name, _member)

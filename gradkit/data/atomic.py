@@ -73,3 +73,69 @@ def atomic_write(destination):
     except BaseException:
         discard(temporary)
         raise
+
+
+class FolderLock:
+    """``with FolderLock(folder, "gradkit train"):`` one writer per output folder.
+
+    The lock is a file ``.gradkit.lock`` created with O_EXCL (atomic on local file systems) holding
+    the owner's pid and host. A second process gets FolderLockedError naming the folder and the
+    owner; a lock left by a process that no longer exists on this host is stale and taken over.
+    """
+
+    NAME = ".gradkit.lock"
+
+    def __init__(self, folder, what: str = "gradkit"):
+        self.folder, self.what = Path(folder), what
+        self.path = self.folder / self.NAME
+        self._held = False
+
+    def acquire(self) -> "FolderLock":
+        import socket
+
+        from ..errors import FolderLockedError
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):
+            try:
+                handle = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = self._owner()
+                if owner is not None and owner[1] == socket.gethostname() and not _alive(owner[0]):
+                    discard(self.path)      # stale: its process is gone
+                    continue
+                who = f"process {owner[0]} on {owner[1]}" if owner else "another process"
+                raise FolderLockedError(f"{self.folder} is in use by {who} ({self.what}); wait for it to finish, "
+                                        f"use another --out, or delete {self.path} if no such process runs") from None
+            with os.fdopen(handle, "w") as stream:
+                stream.write(f"{os.getpid()} {socket.gethostname()}\n")
+            self._held = True
+            return self
+        raise FolderLockedError(f"{self.folder}: could not take the lock {self.path}")
+
+    def _owner(self):
+        try:
+            pid, host = self.path.read_text().split()[:2]
+            return int(pid), host
+        except (OSError, ValueError):
+            return None
+
+    def release(self) -> None:
+        if self._held:
+            discard(self.path)
+            self._held = False
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # exists, owned by someone else
+        return True
+    return True

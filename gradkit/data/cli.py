@@ -1,10 +1,10 @@
-"""``gradkit data list | info NAME | download NAME``: what data sets exist, where they are, fetch them."""
+"""``gradkit data list | info NAME | download NAME``: what data sets exist, where they are, fetch them.
+
+A missing, damaged or unreachable data set is reported on one line (gradkit.cli), exit status 2."""
 from __future__ import annotations
 
-import sys
-
+from ..argtypes import out_folder
 from . import datasets
-from .idx import DataError
 
 
 def _where(spec, root) -> str:
@@ -61,32 +61,21 @@ def _download(args) -> int:
     return 0
 
 
-def _guarded(handler):
-    """Turn a DataError into a message on stderr and exit status 1, not a traceback."""
-    def run(args) -> int:
-        try:
-            return handler(args)
-        except DataError as err:
-            print(f"gradkit data: {err}", file=sys.stderr)
-            return 1
-    return run
-
-
 def register(subparsers) -> None:
     """Add the ``data`` verb to the ``gradkit`` command."""
     data = subparsers.add_parser("data", help="list, describe and download data sets")
     verbs = data.add_subparsers(dest="data_verb", required=True)
     listing = verbs.add_parser("list", help="every data set, its size and where it is")
     listing.add_argument("--root", help="a folder holding <name>/ folders, searched first")
-    listing.set_defaults(handler=_guarded(_list))
+    listing.set_defaults(handler=_list)
     info = verbs.add_parser("info", help="sizes, shapes, classes, licence and where a data set is")
     info.add_argument("name", choices=datasets.names())
     info.add_argument("--root", help="a folder holding <name>/ folders, searched first")
     info.add_argument("--check", action="store_true", help="also load it and verify every checksum")
-    info.set_defaults(handler=_guarded(_info))
+    info.set_defaults(handler=_info)
     fetch = verbs.add_parser("download", help="download a data set from its official mirrors, verified")
     fetch.add_argument("name", choices=datasets.names())
-    fetch.add_argument("--root", help="download into ROOT/<name>/ (default: $GRADKIT_DATA, else the user cache)")
+    fetch.add_argument("--root", type=out_folder, help="download into ROOT/<name>/ (default: $GRADKIT_DATA, else the user cache)")
     fetch.add_argument("--mirror", action="append", metavar="URL",
                        help="base URL to download from instead of the official mirrors (repeatable)")
-    fetch.set_defaults(handler=_guarded(_download))
+    fetch.set_defaults(handler=_download)

@@ -18,6 +18,7 @@ import numpy
 
 from .. import backend
 from .fetch import FileSpec, decode_verified, existing, fetch_files, mirror_list, stderr_log
+from ..errors import ArgumentError
 from .idx import DataError
 from .loader import ArrayDataset
 
@@ -88,7 +89,7 @@ def get_spec(name: str) -> DatasetSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ValueError(f"unknown data set {name!r}; known: {', '.join(_REGISTRY)}") from None
+        raise ArgumentError(f"unknown data set {name!r}; known: {', '.join(_REGISTRY)}") from None
 
 
 # mnist-10k: 10000 real MNIST digits, already shuffled, shipped in gradkit/data/files/mnist-10k.
@@ -246,11 +247,19 @@ def _download(name, root, mirrors, attempts, timeout, log) -> Path:
 
 
 def _missing_message(spec: DatasetSpec, root, reason: str) -> str:
-    looked = "\n".join(f"  {folder}  ({why})" for folder, why in search_places(spec.name, root))
+    looked = "\n".join(f"  {folder}  ({why}){_lacking(spec, folder)}" for folder, why in search_places(spec.name, root))
     files = ", ".join(f.name for f in spec.files)
     return (f"data set {spec.name!r} not found; looked in:\n{looked}\n{reason}\n"
             f"Get it with `gradkit data download {spec.name}` (add --root DIR for another folder), or put "
             f"its files ({files}) in a folder <DIR>/{spec.name}/ and set {DATA_ENV}=<DIR>.")
+
+
+def _lacking(spec: DatasetSpec, folder: Path) -> str:
+    """For a folder that exists but misses some of the data set's files: which ones."""
+    if not folder.is_dir():
+        return ""
+    missing = [f.name for f in spec.files if existing(folder, f) is None]
+    return f": the folder exists but lacks {', '.join(missing)}" if missing else ""
 
 
 def _read(spec: DatasetSpec, folder: Path, verify: bool) -> list:

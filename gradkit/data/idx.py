@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -37,8 +38,7 @@ IDX_TYPES = {
 _CODES = {dtype.newbyteorder("="): code for code, dtype in IDX_TYPES.items()}
 
 
-class DataError(ValueError):
-    """A data file or data set is missing, corrupt, truncated or fails its checksum."""
+from ..errors import DataError  # noqa: E402  (re-exported: gradkit.data.DataError)
 
 
 def decompress(raw: bytes, source="<bytes>") -> bytes:
@@ -81,13 +81,16 @@ def parse_idx(data: bytes, source="<bytes>") -> numpy.ndarray:
         raise DataError(f"{source}: truncated: header of {ndim} dimensions needs {header} bytes, found {len(data)}")
     dims = struct.unpack(f">{ndim}I", data[4:header])
     dtype = IDX_TYPES[code]
-    expected = int(numpy.prod(dims, dtype=numpy.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: huge dimensions cannot overflow
     found = len(data) - header
     if found != expected:
         what = "truncated" if found < expected else "trailing bytes"
         raise DataError(f"{source}: {what}: header says {'x'.join(map(str, dims))} = {expected} bytes "
                         f"of {dtype.newbyteorder('=').name}, found {found}")
-    array = numpy.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+    try:  # an empty payload with other huge dimensions exceeds what NumPy can index
+        array = numpy.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+    except ValueError as err:
+        raise DataError(f"{source}: header says {'x'.join(map(str, dims))}, a shape NumPy cannot hold ({err})") from None
     return array.astype(dtype.newbyteorder("="))  # a writable native-endian copy
 
 

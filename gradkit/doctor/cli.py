@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 
+from ..argtypes import natural, out_folder, positive_int
+
 
 def run(args) -> int:
     from ..threads import num_threads
@@ -28,12 +30,14 @@ def _run(args) -> int:
     if args.list or not args.model:
         print(listing())
         return 0
-    try:
+    from ..errors import ArgumentError
+    try:  # the whole set-up is checked before the diagnosis runs
         scenario = scenarios.get(args.model)
         changes = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
         setup = scenario.setup.replace(**changes)
+        _check_names(setup)
     except (ValueError, TypeError) as error:
-        raise SystemExit(f"gradkit doctor: {error}") from None
+        raise ArgumentError(f"--model {args.model}: {error}") from None
     print(f"diagnosing {scenario.name}: {setup.describe()}", flush=True)
     report = diagnose_setup(setup, title=f"{scenario.name}: {setup.describe()}")
     print(report)
@@ -54,6 +58,15 @@ def _run(args) -> int:
             written += [os.path.join(args.out, "remedies.txt"), os.path.join(args.out, "remedies.json")]
     print("\nwrote " + ", ".join(written))
     return 0
+
+
+def _check_names(setup) -> None:
+    """Names that the set-up only looks up when it builds the model (after loading data)."""
+    from .. import optim
+    from ..nn import activations
+    activations.get(setup.activation)
+    if setup.optimizer not in optim.OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {setup.optimizer!r}; expected one of {', '.join(sorted(optim.OPTIMIZERS))}")
 
 
 def listing() -> str:
@@ -85,10 +98,10 @@ def register(verbs) -> None:
     p.add_argument("--model", help="a scenario name (see --list), optionally NAME:field=value,...")
     p.add_argument("--list", action="store_true", help="list the scenarios")
     p.add_argument("--try-fixes", action="store_true", help="apply each recommended remedy to a copy and rank them")
-    p.add_argument("--steps", type=int, default=None, help="optimiser steps of the probe run (default: the set-up's)")
-    p.add_argument("--seed", type=int, default=None, help="seed of data, weights and batches (default: the set-up's)")
-    p.add_argument("--threads", type=int, default=1,
+    p.add_argument("--steps", type=positive_int, default=None, help="optimiser steps of the probe run (default: the set-up's)")
+    p.add_argument("--seed", type=natural, default=None, help="seed of data, weights and batches (default: the set-up's)")
+    p.add_argument("--threads", type=natural, default=1,
                    help="BLAS threads (default 1: the scenarios' networks are small, and spinning BLAS threads "
                         "slow them down on a busy machine; 0 leaves the library's default)")
-    p.add_argument("--out", default="runs/doctor", help="folder for the report, the figure and the remedy table")
+    p.add_argument("--out", type=out_folder, default="runs/doctor", help="folder for the report, the figure and the remedy table")
     p.set_defaults(handler=run)

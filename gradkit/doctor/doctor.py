@@ -13,26 +13,13 @@ import sys
 import numpy
 
 from .. import backend
-from ..autograd import AnomalyError, Tensor, detect_anomaly, grad
+from ..autograd import Tensor
+from ..autograd.anomaly import locate_nonfinite  # noqa: F401  (re-exported: gradkit.doctor.locate_nonfinite)
 from ..train.callbacks import Callback
 from . import rules
 from .recorder import Recorder
 from .report import Report
 from .schedule import Schedule
-
-
-def locate_nonfinite(model, loss_fn, x, y) -> str | None:
-    """Replay one forward and backward pass under ``detect_anomaly``: the first op (forward or backward)
-    that produces NaN/Inf, with its shapes, or None. Gradients are returned, not accumulated, so the
-    parameters' ``.grad`` are left alone (batch-norm running statistics do see one more batch)."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    try:
-        with detect_anomaly(), numpy.errstate(all="ignore"):
-            loss = loss_fn(model(x), y)
-            grad(loss, params, allow_unused=True)
-    except AnomalyError as error:
-        return str(error)
-    return None
 
 
 def _as_dataset(data, what: str):

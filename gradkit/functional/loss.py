@@ -22,7 +22,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
-        return ops.sum(loss) / float(max(loss.size, 1))
+        return ops.sum(loss) / float(max(loss.numel(), 1))
     if reduction == "sum":
         return ops.sum(loss)
     return loss

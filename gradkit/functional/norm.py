@@ -124,7 +124,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation (training=False) needs running_mean and running_var")
         return _batch_norm_eval(x, running_mean, running_var, weight, bias, eps)
-    n = x.size // channels
+    n = x.numel() // channels
     if n < 2:
         raise ValueError(f"batch_norm: training needs more than one value per channel, got input of shape {x.shape}")
     ones = Tensor._make(numpy.ones(channels, dtype=x.dtype))

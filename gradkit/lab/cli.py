@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from ..argtypes import existing_folder, natural, out_folder
+
 
 def register(verbs) -> None:
     lab = verbs.add_parser("lab", help="reproduce the classic experiments with figures and checked verdicts")
@@ -12,11 +14,11 @@ def register(verbs) -> None:
     run = sub.add_parser("run", help="run experiments: names, or 'all'")
     run.add_argument("names", nargs="+", metavar="NAME", help="experiment names (see `gradkit lab list`) or 'all'")
     run.add_argument("--quick", action="store_true", help="the ~10x cheaper variant (verdicts still meaningful)")
-    run.add_argument("--out", default="lab-runs", help="folder for figures, results.json and report.html")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--out", type=out_folder, default="lab-runs", help="folder for figures, results.json and report.html")
+    run.add_argument("--seed", type=natural, default=0)
     run.add_argument("--data", default=None, help="data set for experiments that train on one: "
                                                  "mnist-10k (default), fashion-mnist or mnist")
-    run.add_argument("--threads", type=int, default=1,
+    run.add_argument("--threads", type=natural, default=1,
                      help="BLAS threads (default 1: the lab's networks are small, and spinning BLAS threads "
                           "slow down several-fold on a busy machine; 0 leaves the library's default)")
     # several seeds (issue 20): each claim decided over the seeds, the runs spread over worker processes
@@ -27,7 +29,7 @@ def register(verbs) -> None:
                      help="worker processes for --seeds (results do not depend on K; default 1)")
     run.set_defaults(handler=_run)
     report = sub.add_parser("report", help="(re)build report.html from a folder of runs")
-    report.add_argument("folder")
+    report.add_argument("folder", type=existing_folder)
     report.set_defaults(handler=_report)
 
 
@@ -42,16 +44,16 @@ def _list(args) -> int:
 def _run(args) -> int:
     from . import registry
     from .runner import run_many
-    names = registry.names() if args.names == ["all"] else args.names
-    try:  # unknown names fail before anything runs
-        for name in names:
-            registry.get(name)
-        if args.data is not None:
-            from ..data import datasets
-            datasets.get_spec(args.data)
-    except (KeyError, ValueError) as err:
-        print(f"gradkit lab: {err.args[0]}", file=sys.stderr)
-        return 2
+    from ..errors import ArgumentError
+    names = list(dict.fromkeys(n for name in args.names for n in (registry.names() if name == "all" else [name])))
+    unknown = [name for name in names if name not in registry.names()]
+    if unknown:  # every unknown name, before anything runs
+        raise ArgumentError(f"no lab experiment called {', '.join(map(repr, unknown))}; "
+                            f"known: all, {', '.join(registry.names())}")
+    if args.data is not None:
+        from ..data import datasets
+        datasets.get_spec(args.data)
+    _check_earlier_results(args.out, names)
     from ..threads import num_threads
     if args.seeds is not None:
         from .seeds import parse_seeds, run_seeds
@@ -80,6 +82,24 @@ def _summary(outcomes) -> int:
     print(f"{len(outcomes) - len(failed)}/{len(outcomes)} experiments pass every check in {total:.0f} s"
           + (f"; FAIL: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _check_earlier_results(out: str, names) -> None:
+    """The report at the end reads every results.json in OUT: a damaged one of an experiment this
+    command does not rerun fails now, not after the runs."""
+    import json
+    import os
+
+    from ..errors import FileError
+    for entry in sorted(os.listdir(out)) if os.path.isdir(out) else []:
+        path = os.path.join(out, entry, "results.json")
+        if entry not in names and os.path.isfile(path):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    json.load(f)
+            except (ValueError, UnicodeDecodeError) as err:
+                raise FileError(f"{path} is not valid JSON ({err}); rerun that experiment or remove "
+                                "its folder") from None
 
 
 def _report(args) -> int:

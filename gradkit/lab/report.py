@@ -20,6 +20,9 @@ code,pre{background:#f6f6f6;font-size:13px}pre{padding:.5em;overflow-x:auto}
 def load_runs(folder: str) -> list[dict]:
     """The results.json records under ``folder`` (one per experiment sub-folder), in the lab's order."""
     from . import registry
+    from ..errors import FileError, MissingFileError
+    if not os.path.isdir(folder):
+        raise MissingFileError(f"{folder}: no such folder" if not os.path.exists(folder) else f"{folder} is not a folder")
     records = []
     for entry in sorted(os.listdir(folder)):
         path = os.path.join(folder, entry, "results.json")
@@ -28,7 +31,7 @@ def load_runs(folder: str) -> list[dict]:
                 try:
                     records.append(json.load(f))
                 except json.JSONDecodeError as err:
-                    raise ValueError(f"{path} is not valid JSON ({err}); rerun that experiment") from None
+                    raise FileError(f"{path} is not valid JSON ({err}); rerun that experiment") from None
     order = {name: i for i, name in enumerate(registry.names())}
     return sorted(records, key=lambda r: (order.get(r.get("experiment"), len(order)), r.get("experiment", "")))
 
@@ -112,7 +115,8 @@ def write_report(folder: str) -> str:
     from ..data.atomic import atomic_write
     records = load_runs(folder)
     if not records:
-        raise FileNotFoundError(f"no experiment results (*/results.json) in {folder}")
+        from ..errors import MissingFileError
+        raise MissingFileError(f"no experiment results (*/results.json) in {folder}")
     path = os.path.join(folder, "report.html")
     with atomic_write(path) as f:
         f.write(render(records).encode("utf-8"))

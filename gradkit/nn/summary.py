@@ -8,7 +8,7 @@ from .module import Module
 
 def count_parameters(model: Module, trainable_only: bool = False) -> int:
     """The number of scalar parameters (each shared parameter counted once)."""
-    return sum(p.size for p in model.parameters() if p.requires_grad or not trainable_only)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 def _shape_text(output) -> str:
@@ -39,7 +39,7 @@ def summary(model: Module, input_shape, dtype=None) -> str:
         label = "  " * (name.count(".") + 1 if name else 0) + (f"{name} ({type(module).__name__})" if name
                                                                  else type(module).__name__)
         open_rows.append(len(rows))
-        rows.append([label, "", sum(p.size for p in module.parameters(recurse=False))])
+        rows.append([label, "", sum(p.numel() for p in module.parameters(recurse=False))])
 
     def leave(module, inputs, output):
         rows[open_rows.pop()][1] = _shape_text(output)

@@ -25,7 +25,7 @@ class _FlatParams:
 
     def __init__(self, params):
         self.params = params
-        self.numel = sum(p.size for p in params)
+        self.numel = sum(p.numel() for p in params)
 
     def gradient(self) -> numpy.ndarray:
         return _flat([p.grad.data if p.grad is not None else numpy.zeros_like(p.data) for p in self.params])
@@ -33,8 +33,8 @@ class _FlatParams:
     def split(self, flat):
         out, offset = [], 0
         for p in self.params:
-            out.append(flat[offset:offset + p.size].reshape(p.shape))
-            offset += p.size
+            out.append(flat[offset:offset + p.numel()].reshape(p.shape))
+            offset += p.numel()
         return out
 
     def add(self, step, direction) -> None:

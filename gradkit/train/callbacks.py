@@ -9,6 +9,7 @@ The Trainer calls ``on_train_begin``, ``on_epoch_begin``, ``on_batch_begin``, ``
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -38,7 +39,11 @@ class Callback:
 
 
 class History(Callback):
-    """Records the logs of every epoch; optionally appends them to a JSONL and/or CSV file.
+    """Records the logs of every epoch; optionally writes them to a JSONL and/or CSV file.
+
+    The files are rewritten whole (atomically) at each epoch's end from the records held, which a
+    resumed run restores from its checkpoint: an earlier run's files stay untouched until this run
+    has an epoch to put in their place, and a resumed run continues them without duplicates.
 
     Attributes:
         epochs: list of per-epoch log dicts (loss, accuracy, val_loss, val_accuracy, lr, time ...).
@@ -52,19 +57,17 @@ class History(Callback):
         record = {"epoch": epoch + 1, **{k: _plain(v) for k, v in logs.items()}}
         self.epochs.append(record)
         if self.jsonl:
-            _ensure_folder(self.jsonl)
-            with open(self.jsonl, "a") as f:
-                f.write(json.dumps(record) + "\n")
+            _write_text(self.jsonl, "".join(json.dumps(r) + "\n" for r in self.epochs))
         if self.csv_path:
             self.write_csv(self.csv_path)
 
     def write_csv(self, path: str) -> None:
-        _ensure_folder(path)
         keys = list(dict.fromkeys(k for r in self.epochs for k in r))
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=keys)
-            writer.writeheader()
-            writer.writerows(self.epochs)
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(self.epochs)
+        _write_text(path, text.getvalue())
 
     def __getitem__(self, key) -> list:
         """``history["val_accuracy"]``: that quantity over epochs."""
@@ -118,8 +121,9 @@ class ProgressBar(Callback):
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs; optionally
-    put back the weights of the best epoch."""
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs in a row (as
+    Keras: with patience 2, the second epoch without improvement is the last); optionally put back
+    the weights of the best epoch. A NaN or infinite value never counts as an improvement."""
 
     def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0, mode: str = "auto",
                  restore_best_weights: bool = True):
@@ -144,13 +148,14 @@ class EarlyStopping(Callback):
             raise KeyError(f"EarlyStopping monitors {self.monitor!r} but the logs only have {sorted(logs)}; "
                            "pass validation data to fit() or monitor another quantity")
         value = logs[self.monitor]
-        if self._better(value):
+        if _finite_number(value) and self._better(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self.best_weights = {k: v.copy() for k, v in self.trainer.model.state_dict().items()}
+                self.best_weights = {k: numpy.array(getattr(v, "data", v)) for k, v in
+                                     self.trainer.model.state_dict().items()}
         else:
             self.wait += 1
-            if self.wait > self.patience:
+            if self.wait >= self.patience:
                 self.trainer.stop_training = True
                 self.stopped_epoch = epoch
 
@@ -166,9 +171,15 @@ class EarlyStopping(Callback):
         self.best_weights = state.get("best_weights")
 
 
+LAST, BEST = "last.safetensors", "best.safetensors"
+
+
 class Checkpoint(Callback):
-    """Save ``last.npz`` every ``every`` epochs (and on Ctrl-C) and ``best.npz`` when ``monitor``
-    improves, in ``folder``. Files are written atomically (see gradkit.train.checkpoint)."""
+    """Save ``last.safetensors`` every ``every`` epochs (and on Ctrl-C) and ``best.safetensors`` when
+    ``monitor`` improves, in ``folder``. Files are written atomically (see gradkit.train.checkpoint).
+
+    Only finite values of ``monitor`` compete for best, and a model with a NaN or Inf weight is never
+    written: the earlier (finite) file stays in place and a warning says so."""
 
     def __init__(self, folder: str, every: int = 1, save_best: bool = True, monitor: str = "val_loss",
                  mode: str = "auto"):
@@ -180,23 +191,33 @@ class Checkpoint(Callback):
 
     @property
     def last_path(self) -> str:
-        return os.path.join(self.folder, "last.npz")
+        return os.path.join(self.folder, LAST)
 
     @property
     def best_path(self) -> str:
-        return os.path.join(self.folder, "best.npz")
+        return os.path.join(self.folder, BEST)
+
+    def _save(self, path: str) -> bool:
+        from .checkpoint import all_finite
+        if not all_finite(self.trainer.model.state_dict()):
+            import warnings
+            warnings.warn(f"Checkpoint: the model has non-finite weights; {path} is not overwritten",
+                          RuntimeWarning, stacklevel=3)
+            return False
+        self.trainer.save(path)
+        return True
 
     def on_epoch_end(self, epoch, logs):
         if (epoch + 1) % self.every == 0:
-            self.trainer.save(self.last_path)
+            self._save(self.last_path)
         value = logs.get(self.monitor)
-        if self.save_best and value is not None and not (isinstance(value, float) and math.isnan(value)):
+        if self.save_best and _finite_number(value) and all(_finite_number(logs.get(k, 0.0)) for k in ("loss", "val_loss")):
             if self.best is None or (value < self.best if self.mode == "min" else value > self.best):
-                self.best = value
-                self.trainer.save(self.best_path)
+                if self._save(self.best_path):
+                    self.best = value
 
     def on_interrupt(self, logs):
-        self.trainer.save(self.last_path)
+        self._save(self.last_path)
 
     def state_dict(self):
         return {"best": self.best}
@@ -260,3 +281,15 @@ def _plain(v):
 def _ensure_folder(path: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
+
+
+def _write_text(path: str, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically."""
+    from ..data.atomic import atomic_write
+    _ensure_folder(path)
+    with atomic_write(path) as stream:
+        stream.write(text.encode())
+
+
+def _finite_number(value) -> bool:
+    return isinstance(value, (int, float, numpy.number)) and not isinstance(value, bool) and math.isfinite(value)

@@ -10,6 +10,8 @@ weights, optimiser state, shuffling, dropout masks and step counters as a run ne
 """
 from __future__ import annotations
 
+import math
+import numbers
 import signal
 import threading
 import time
@@ -19,7 +21,9 @@ import numpy
 from .. import backend
 from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
+from ..errors import ArgumentError, CheckpointError, DataError
 from . import checkpoint as ckpt
+from . import nonfinite
 from .callbacks import Callback, History, ProgressBar
 
 
@@ -47,10 +51,13 @@ class Trainer:
         clip_grad_norm: if set, clip the global gradient 2-norm to this value before each step.
         rng: Generator or seed for shuffling (bit-exact resume restores it); None derives one from
             the global generator, so ``gk.manual_seed`` fixes it.
+        on_nonfinite: in ``fit``, a NaN/Inf loss ``"stop"``s training with NonFiniteError naming the epoch,
+            the step and the source (before the step, so the weights stay finite), or ``"warn"``s once
+            and goes on. A bare ``train_step`` returns the loss whatever it is.
     """
 
     def __init__(self, model, optimizer, loss_fn=None, metrics=("accuracy",), callbacks=(),
-                 clip_grad_norm: float | None = None, rng=0):
+                 clip_grad_norm: float | None = None, rng=0, on_nonfinite: str = "stop"):
         if loss_fn is None:
             from ..functional import cross_entropy as loss_fn
         if clip_grad_norm is not None and clip_grad_norm <= 0:
@@ -60,6 +67,7 @@ class Trainer:
                         for m in metrics}
         self.callbacks: list[Callback] = list(callbacks)
         self.clip_grad_norm = clip_grad_norm
+        self.on_nonfinite, self._warned_nonfinite, self._fitting = nonfinite.check_mode(on_nonfinite), False, False
         # None: a child of the global generator (gk.manual_seed decides it), never the global one
         # itself, because resuming rewinds the shuffling generator
         self.rng = backend.resolve_rng(rng) if rng is not None else backend.default_rng().spawn(1)[0]
@@ -80,6 +88,8 @@ class Trainer:
         self.optimizer.zero_grad()
         loss.backward()
         logs = {"loss": float(loss.data)}
+        if self._fitting and not math.isfinite(logs["loss"]):   # a bare train_step returns the loss as it is
+            nonfinite.handle(self, x, y, logs["loss"])   # raises unless on_nonfinite="warn"
         if self.clip_grad_norm is not None:
             from ..optim import clip_grad_norm_
             logs["grad_norm"] = clip_grad_norm_(self.model.parameters(), self.clip_grad_norm).item()
@@ -100,8 +110,9 @@ class Trainer:
         """Train until ``epochs`` epochs are complete (counting those of a resumed run).
 
         Returns the History callback (``history["val_accuracy"]``...)."""
-        if epochs < 0 or batch_size < 1:
-            raise ValueError(f"fit: need epochs >= 0 and batch_size >= 1, got epochs={epochs}, batch_size={batch_size}")
+        for name, value, low in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+                raise ArgumentError(f"fit: {name} must be a whole number >= {low}, got {value!r}")
         cbs = list(self.callbacks) + list(callbacks)
         history = next((c for c in cbs if isinstance(c, History)), None)
         if history is None:
@@ -113,11 +124,15 @@ class Trainer:
         for c in cbs:
             c.trainer = self
         self._train_loader = loader = self._loader(train, batch_size, shuffle, rng=self.rng)
+        if len(loader) == 0:
+            raise DataError(f"fit: the training data gives no batch ({len(loader.dataset)} samples, "
+                            f"batch_size={loader.batch_size}); an empty data set cannot be trained on")
         self._loader_state = None
         if resume is not None:
             self.load(resume)
         self.stop_training = self.interrupted = False
         previous_handler = self._catch_interrupt()
+        self._fitting = True
         try:
             self._emit("on_train_begin", {"epochs": epochs})
             while self.epoch < epochs and not self.stop_training:
@@ -128,6 +143,7 @@ class Trainer:
             if not self.interrupted:
                 self._emit("on_train_end", {})
         finally:
+            self._fitting = False
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
         return history
@@ -224,6 +240,7 @@ class Trainer:
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "optimizer_type": type(self.optimizer).__name__,
             "epoch": self.epoch, "global_step": self.global_step, "batch": self.batch,
             "epoch_totals": {"sums": self._sums, "seen": self._seen},
             "loader": self._loader_state or (self._train_loader.state_dict() if self._train_loader else None),
@@ -232,6 +249,24 @@ class Trainer:
             "callbacks": {f"{i}:{type(c).__name__}": c.state_dict() for i, c in enumerate(getattr(self, "_active", self.callbacks))},
         }
 
+    def check_checkpoint(self, path) -> dict:
+        """Read ``path`` and check that it fits this trainer, without changing anything; returns its state."""
+        state = ckpt.validate_run_state(ckpt.load(path), path)
+        try:
+            ckpt.check_compatible(self.model.state_dict(), state["model"], "model")
+        except CheckpointError as err:
+            raise CheckpointError(f"{path}: {err}") from None
+        saved, mine = state.get("optimizer_type"), type(self.optimizer).__name__
+        if saved is not None and saved != mine:
+            raise CheckpointError(f"{path}: written by a run with optimizer {saved}, this run uses {mine}")
+        loader = state.get("loader")
+        if loader is not None and self._train_loader is not None:
+            for key, value in (("batch_size", self._train_loader.batch_size), ("length", len(self._train_loader.dataset))):
+                if key in loader and loader[key] != value:
+                    what = "batch size" if key == "batch_size" else "number of training samples"
+                    raise CheckpointError(f"{path}: written by a run with {what} {loader[key]}, this run has {value}")
+        return state
+
     def save(self, path: str) -> str:
         """Write a checkpoint of this run atomically."""
         return ckpt.save(path, self.state_dict())
@@ -239,15 +274,22 @@ class Trainer:
     def load(self, path: str) -> None:
         """Restore a checkpoint written by ``save`` (the data loader's position too, inside ``fit``).
 
-        Raises CheckpointError naming every tensor that does not fit the model."""
-        state = ckpt.load(path)
-        ckpt.check_compatible(self.model.state_dict(), state["model"], "model")
+        Raises CheckpointError naming the file and every part that does not fit (model tensors,
+        optimiser, batch size, data size)."""
+        state = self.check_checkpoint(path)
+        try:   # a well-formed file may still hold damaged values: name the file, whatever part fails
+            self._restore(state)
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+            raise CheckpointError(f"{path}: does not fit this run: {type(err).__name__}: {err}") from None
+
+    def _restore(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.epoch, self.global_step, self.batch = state["epoch"], state["global_step"], state["batch"]
-        self._sums, self._seen = dict(state["epoch_totals"]["sums"]), state["epoch_totals"]["seen"]
         if state.get("loader") is not None and self._train_loader is not None:
             self._train_loader.load_state_dict(state["loader"])
+        self.epoch, self.global_step, self.batch = state["epoch"], state["global_step"], state["batch"]
+        totals = state.get("epoch_totals", {"sums": {}, "seen": 0})
+        self._sums, self._seen = dict(totals["sums"]), totals["seen"]
         rng = state["rng"]
         backend.default_rng().bit_generator.state = rng["global"]
         module_rngs = dict(self._module_rngs())

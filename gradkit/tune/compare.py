@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 
 import numpy
@@ -160,5 +161,6 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+if __name__ == "__main__":   # gradkit's errors as one line, like every command (gradkit.cli.guarded)
+    from ..cli import guarded
+    raise SystemExit(guarded(main, sys.argv[1:], "python -m gradkit.tune.compare"))

@@ -153,7 +153,8 @@ class Objective:
                     objective.stopped = True
                     self.trainer.stop_training = True
 
-        trainer = Trainer(model, optimizer, rng=shuffle_rng)
+        # a diverging trial is a result of the search (a low score), not an error that ends it
+        trainer = Trainer(model, optimizer, rng=shuffle_rng, on_nonfinite="warn")
         history = trainer.fit(self.train, epochs=s.epochs, batch_size=int(params.get("batch_size", s.batch_size)),
                               val=self.val, callbacks=[Report()], verbose=False)
         if trainer.interrupted:   # the Trainer turned Ctrl-C into a clean stop; the search must stop too

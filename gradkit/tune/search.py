@@ -37,11 +37,9 @@ def make_sampler(name: str, seed: int):
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed)
     if name == "gp":
-        try:
-            import scipy  # noqa: F401  (Optuna's GPSampler imports them lazily; fail here, clearly)
-            import torch  # noqa: F401
-        except ImportError as error:
-            raise ValueError(f"tune: the gp sampler needs torch and scipy ({error}); use --sampler tpe") from None
+        from ..errors import require   # Optuna's GPSampler imports them lazily; fail here, clearly
+        for module in ("scipy", "torch"):
+            require(module, "gp", "tune's gp sampler (or use --sampler tpe)")
         return optuna.samplers.GPSampler(seed=seed)
     raise ValueError(f"tune: unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
 

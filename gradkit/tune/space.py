@@ -13,15 +13,17 @@ import json
 import math
 from dataclasses import dataclass
 
+from ..errors import ArgumentError, FileError, MissingFileError
+
 
 def _check_bounds(kind: str, low, high, positive: bool = False) -> None:
     for label, value in (("low", low), ("high", high)):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-            raise ValueError(f"{kind}: {label} must be a finite number, got {value!r}")
+            raise ArgumentError(f"{kind}: {label} must be a finite number, got {value!r}")
     if low > high:
-        raise ValueError(f"{kind}: need low <= high, got low={low}, high={high}")
+        raise ArgumentError(f"{kind}: need low <= high, got low={low}, high={high}")
     if positive and low <= 0:
-        raise ValueError(f"{kind}: a log scale needs low > 0, got low={low}")
+        raise ArgumentError(f"{kind}: a log scale needs low > 0, got low={low}")
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class Int:
 
     def __post_init__(self):
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (self.low, self.high)):
-            raise ValueError(f"Int: low and high must be integers, got low={self.low!r}, high={self.high!r}")
+            raise ArgumentError(f"Int: low and high must be integers, got low={self.low!r}, high={self.high!r}")
         _check_bounds("Int", self.low, self.high, positive=self.log)
 
     def suggest(self, trial, name: str):
@@ -83,10 +85,10 @@ class Categorical:
     def __post_init__(self):
         object.__setattr__(self, "choices", tuple(self.choices))
         if not self.choices:
-            raise ValueError("Categorical: needs at least one choice")
+            raise ArgumentError("Categorical: needs at least one choice")
         bad = [c for c in self.choices if c is not None and not isinstance(c, (bool, int, float, str))]
         if bad:
-            raise ValueError(f"Categorical: choices must be None, bool, int, float or str, got {bad!r}")
+            raise ArgumentError(f"Categorical: choices must be None, bool, int, float or str, got {bad!r}")
 
     def suggest(self, trial, name: str):
         return trial.suggest_categorical(name, list(self.choices))
@@ -107,7 +109,7 @@ def _number(text: str, name: str):
     try:
         return int(text) if text.lstrip("+-").isdigit() else float(text)
     except ValueError:
-        raise ValueError(f"space: {name}: {text!r} is not a number") from None
+        raise ArgumentError(f"space: {name}: {text!r} is not a number") from None
 
 
 def parse_range(name: str, text: str):
@@ -116,21 +118,21 @@ def parse_range(name: str, text: str):
     text = text.strip()
     if ":" not in text:
         if not text:
-            raise ValueError(f"space: {name}: empty range")
+            raise ArgumentError(f"space: {name}: empty range")
         return Categorical(tuple(_number(c, name) if _is_number(c) else c for c in text.split(",")))
     parts = text.split(":")
     if len(parts) not in (2, 3):
-        raise ValueError(f"space: {name}: expected LOW:HIGH[:log|int|int-log], got {text!r}")
+        raise ArgumentError(f"space: {name}: expected LOW:HIGH[:log|int|int-log], got {text!r}")
     kind = parts[2] if len(parts) == 3 else "uniform"
     low, high = _number(parts[0], name), _number(parts[1], name)
     makers = {"uniform": lambda: Uniform(float(low), float(high)), "log": lambda: LogUniform(float(low), float(high)),
               "int": lambda: Int(low, high), "int-log": lambda: Int(low, high, log=True)}
     if kind not in makers:
-        raise ValueError(f"space: {name}: scale must be one of {', '.join(makers)}, got {kind!r}")
+        raise ArgumentError(f"space: {name}: scale must be one of {', '.join(makers)}, got {kind!r}")
     try:
         return makers[kind]()
     except ValueError as error:
-        raise ValueError(f"space: {name}: {error}") from None
+        raise ArgumentError(f"space: {name}: {error}") from None
 
 
 def _is_number(text: str) -> bool:
@@ -147,37 +149,75 @@ def _from_json(name: str, spec):
     if isinstance(spec, list):
         return Categorical(tuple(spec))
     if not isinstance(spec, dict) or "type" not in spec:
-        raise ValueError(f"space: {name}: expected a range string, a list of choices or a dict with 'type', got {spec!r}")
+        raise ArgumentError(f"space: {name}: expected a range string, a list of choices or a dict with 'type', got {spec!r}")
     spec = dict(spec)
     kind = spec.pop("type")
     makers = {"log": LogUniform, "uniform": Uniform, "int": Int, "categorical": Categorical}
     if kind not in makers:
-        raise ValueError(f"space: {name}: type must be one of {', '.join(makers)}, got {kind!r}")
+        raise ArgumentError(f"space: {name}: type must be one of {', '.join(makers)}, got {kind!r}")
     if kind == "categorical":
         spec["choices"] = tuple(spec.get("choices", ()))
     try:
         return makers[kind](**spec)
     except TypeError as error:
-        raise ValueError(f"space: {name}: {error}") from None
+        raise ArgumentError(f"space: {name}: {error}") from None
     except ValueError as error:
-        raise ValueError(f"space: {name}: {error}") from None
+        raise ArgumentError(f"space: {name}: {error}") from None
 
 
 def parse_space(spec: dict) -> dict:
     """A space from JSON-like data: ``{name: "1e-6:1e-2:log" | [choices] | {"type": ..., ...}}``."""
     if not isinstance(spec, dict) or not spec:
-        raise ValueError(f"space: expected a non-empty mapping of names to ranges, got {spec!r}")
+        raise ArgumentError(f"space: expected a non-empty mapping of names to ranges, got {spec!r}")
     return {str(name): (dim if isinstance(dim, DIMENSIONS) else _from_json(str(name), dim)) for name, dim in spec.items()}
 
 
 def load_space(path: str) -> dict:
     """A space from a JSON file (see :func:`parse_space`)."""
-    with open(path, encoding="utf-8") as f:
-        try:
+    try:
+        with open(path, encoding="utf-8") as f:
             data = json.load(f)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"space: {path} is not valid JSON: {error}") from None
+    except FileNotFoundError:
+        raise MissingFileError(f"space: {path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise FileError(f"space: {path} is not valid JSON: {error}") from None
+    except OSError as error:
+        raise FileError(f"space: {path}: cannot read: {error.strerror or error}") from None
     return parse_space(data)
+
+
+def _whole(v, low):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+# what each known hyperparameter's values must be: (description, test)
+LIMITS = {
+    "lr": ("a number > 0", lambda v: v > 0),
+    "weight_decay": ("a number >= 0", lambda v: v >= 0),
+    "momentum": ("a number in [0, 1)", lambda v: 0 <= v < 1),
+    "dropout": ("a number in [0, 1)", lambda v: 0 <= v < 1),
+    "batch_size": ("a whole number >= 1", lambda v: _whole(v, 1)),
+    "width": ("a whole number >= 1", lambda v: _whole(v, 1)),
+    "depth": ("a whole number >= 0", lambda v: _whole(v, 0)),
+}
+
+
+def check_values(space: dict, labels: dict | None = None) -> dict:
+    """``space`` when every value it can draw suits its hyperparameter (LIMITS), else ArgumentError
+    naming the flag (``labels[name]``, e.g. ``--lr``) or the dimension, and the value."""
+    labels = labels or {}
+    for name, dim in space.items():
+        if name not in LIMITS:
+            continue
+        what, test = LIMITS[name]
+        values = dim.choices if isinstance(dim, Categorical) else (dim.low, dim.high)
+        label = labels.get(name, f"space: {name}")
+        for v in values:
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                raise ArgumentError(f"{label}: {v!r} is not a number; expected {what}")
+            if not test(v):
+                raise ArgumentError(f"{label}: {v!r} must be {what}")
+    return space
 
 
 def space_to_json(space: dict) -> dict:
@@ -205,18 +245,18 @@ def narrow(trials, space: dict, top_k: int = 5, maximize: bool = True) -> dict:
         maximize: True when a larger value is better (accuracy).
     """
     if not isinstance(top_k, int) or top_k < 1:
-        raise ValueError(f"narrow: top_k must be an int >= 1, got {top_k!r}")
+        raise ArgumentError(f"narrow: top_k must be an int >= 1, got {top_k!r}")
     done = [(value, params) for state, value, params in map(_record, trials)
             if state == "COMPLETE" and value is not None and math.isfinite(value)]
     if not done:
-        raise ValueError("narrow: no complete trial with a finite value to narrow the space around")
+        raise ArgumentError("narrow: no complete trial with a finite value to narrow the space around")
     done.sort(key=lambda vp: vp[0], reverse=maximize)
     best = [params for _, params in done[:top_k]]
     narrowed = {}
     for name, dim in space.items():
         values = [p[name] for p in best if name in p]
         if not values:
-            raise ValueError(f"narrow: none of the top {top_k} trials has a value for {name!r}")
+            raise ArgumentError(f"narrow: none of the top {top_k} trials has a value for {name!r}")
         if isinstance(dim, Categorical):
             narrowed[name] = Categorical(tuple(c for c in dim.choices if c in values))
         elif isinstance(dim, Int):

@@ -30,15 +30,14 @@ def _named(*parts):
     (lambda: gk.matmul(T(3), T(3, 2), transpose_a=True), ("MatMul", "(3,)", "(3, 2)")),
     (lambda: gk.concatenate([T(2, 3), T(3, 3)], axis=1), ("Concatenate", "(2, 3)", "(3, 3)")),
     (lambda: gk.stack([T(2, 3), T(3, 2)]), ("stack", "(2, 3)", "(3, 2)")),
-    (lambda: T(2, 3).reshape(4, 2), ("Reshape", "(2, 3)", "(4,2)")),
+    (lambda: T(2, 3).reshape(4, 2), ("reshape", "(2, 3)", "[4, 2]")),
     (lambda: gk.broadcast_to(T(2, 3), (4, 3)), ("BroadcastTo", "(2, 3)", "(4,3)")),
-    (lambda: T(2, 3).transpose(0, 0), ("Transpose", "(2, 3)")),
-    (lambda: T(2, 3).squeeze(0), ("squeeze", "(2, 3)")),
+    (lambda: T(2, 3).permute(0, 0), ("Transpose", "(2, 3)")),
     # an axis out of range is an error, never wrapped round onto another axis
     (lambda: T(2, 3).sum(axis=2), ("Sum", "axis 2", "(2, 3)")),
     (lambda: T(2, 3).max(axis=(0, -3)), ("Max", "axis -3", "(2, 3)")),
     (lambda: T(2, 3).mean(axis=2), ("axis 2", "(2, 3)")),
-    (lambda: T(2, 3).transpose(1, 2), ("Transpose", "axis 2", "(2, 3)")),
+    (lambda: T(2, 3).transpose(1, 2), ("swapaxes", "axis 2", "(2, 3)")),
     (lambda: T(1, 3, 1).squeeze(3), ("squeeze", "axis 3", "(1, 3, 1)")),
     (lambda: T(2, 3).unsqueeze(4), ("unsqueeze", "axis 4", "(2, 3)")),
     (lambda: T(2, 3).flatten(2), ("flatten", "axis 2", "(2, 3)")),
@@ -84,7 +83,7 @@ def test_backward_without_a_graph_says_what_is_missing():
     lambda: gk.arange(3).requires_grad_(),
 ])
 def test_requires_grad_on_a_non_float_tensor_is_refused(make):
-    with pytest.raises(TypeError, match="floating-point"):
+    with pytest.raises(RuntimeError, match="floating point"):  # torch's type and words
         make()
 
 
@@ -102,11 +101,11 @@ def test_second_backward_through_a_freed_graph_says_to_retain_it():
 
 def test_misuse_of_grad_hooks_and_retain_grad():
     x = gk.Tensor(numpy.ones(2))
-    with pytest.raises(RuntimeError, match="does not require grad"):
+    with pytest.raises(RuntimeError, match="require.?grad"):
         x.register_hook(lambda g: g)
-    with pytest.raises(RuntimeError, match="does not require grad"):
+    with pytest.raises(RuntimeError, match="require.?grad"):
         x.retain_grad()
-    with pytest.raises(RuntimeError, match="does not require grad"):
+    with pytest.raises(RuntimeError, match="require.?grad"):
         gk.grad((T(2) * 2).sum(), x)
 
 

@@ -29,7 +29,7 @@ def test_info_of_a_missing_set_says_where_it_looked(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "not downloaded" in out and str(tmp_path / "r" / "fashion-mnist") in out
     assert "MIT, (c) 2017 Zalando SE" in out and "Ankle boot" in out
-    assert main(["data", "info", "fashion-mnist", "--check"]) == 1
+    assert main(["data", "info", "fashion-mnist", "--check"]) == 2
     assert "gradkit data download fashion-mnist" in capsys.readouterr().err
 
 

@@ -80,4 +80,4 @@ def test_cli_download(tmp_path, mirror_server, fashion_dir, fashion_labels_spec,
     code = main(["data", "download", "fashion-labels", "--root", str(tmp_path / "other"),
                  "--mirror", f"{base}/tampered/"])
     out, err = capsys.readouterr()
-    assert code == 1 and "checksum mismatch" in err and not (tmp_path / "other").exists()
+    assert code == 2 and "checksum mismatch" in err and not (tmp_path / "other").exists()

@@ -86,7 +86,7 @@ def test_batch_norm_errors(call, message):
 def test_dropout_preserves_the_mean_and_drops_a_fraction_p(p):
     x = gk.Tensor(numpy.full((400, 500), 2.0, dtype=numpy.float32), requires_grad=True)
     y = F.dropout(x, p, rng=0)
-    n = x.size
+    n = x.numel()
     dropped = float((y.data == 0).mean())
     assert abs(dropped - p) < 5 * numpy.sqrt(p * (1 - p) / n)
     # mean of 2 m / (1 - p): standard error 2 sqrt(p / ((1 - p) n))

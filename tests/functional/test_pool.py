@@ -43,7 +43,7 @@ def test_max_pool_ties_send_the_gradient_to_one_element(geometry, shape, check, 
                             lambda a: TF.max_pool2d(a, kernel, stride, padding), [x], numpy.float32)
     a = gk.Tensor(x, requires_grad=True)
     F.max_pool2d(a, kernel, stride, padding).sum().backward()
-    assert a.grad.data.sum() == y.size                # each output sends 1 to exactly one element
+    assert a.grad.data.sum() == y.numel()                # each output sends 1 to exactly one element
     assert set(numpy.unique(a.grad.data)) <= set(range(0, 10))
 
 

@@ -43,7 +43,7 @@ class MLPProblem:
             h = h @ params[2 * i].T + params[2 * i + 1]
             if i < layers - 1:
                 h = h.tanh()
-        z = h - h.max(axis=1, keepdims=True).detach()
+        z = h - h.amax(axis=1, keepdims=True).detach()
         log_probs = z - z.exp().sum(axis=1, keepdims=True).log()
         return -(log_probs * gk.Tensor(self.onehot)).sum() / len(self.x)
 

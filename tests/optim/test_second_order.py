@@ -54,7 +54,7 @@ def _softmax_regression(dtype=np.float32, n=256, l2=1e-2):
 
     def gk_loss(w, b):
         z = gk.Tensor(x) @ w.T + b
-        z = z - z.max(axis=1, keepdims=True).detach()
+        z = z - z.amax(axis=1, keepdims=True).detach()
         log_probs = z - z.exp().sum(axis=1, keepdims=True).log()
         return -(log_probs * gk.Tensor(onehot)).sum() / n + 0.5 * l2 * (w * w).sum()
 

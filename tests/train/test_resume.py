@@ -56,7 +56,7 @@ def test_sigkill_after_two_epochs_then_resume_is_bit_exact(tmp_path, straight):
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     assert not (tmp_path / "final.npz").exists()
-    out = _run(tmp_path, 4, "straight", resume=tmp_path / "last.npz")
+    out = _run(tmp_path, 4, "straight", resume=tmp_path / "last.safetensors")
     assert out.split() == ["finished", str(4 * 12)]          # 600 samples / 50 = 12 steps an epoch
     _assert_identical(_weights(tmp_path / "final.npz"), straight)
 
@@ -68,7 +68,7 @@ def test_ctrl_c_mid_epoch_saves_and_resume_is_bit_exact(tmp_path, straight):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.split() == ["interrupted", str(12 + 3)]        # epoch 1 plus three batches of epoch 2
-    out = _run(tmp_path, 4, "straight", resume=tmp_path / "last.npz")
+    out = _run(tmp_path, 4, "straight", resume=tmp_path / "last.safetensors")
     assert out.split() == ["finished", str(4 * 12)]
     _assert_identical(_weights(tmp_path / "final.npz"), straight)
 

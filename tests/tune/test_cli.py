@@ -33,13 +33,15 @@ def test_tune_writes_table_figures_trials_and_a_narrowed_space_then_resumes(tmp_
     assert [r["number"] for r in rows] == list(range(8))
 
 
-def test_flags_errors_name_what_was_wrong(tmp_path):
-    with pytest.raises(SystemExit, match="gradkit tune: space: lr: scale must be one of"):
-        main(["tune", *TINY, "--lr", "1e-3:1e-1:cubic", "--out", str(tmp_path)])
-    with pytest.raises(SystemExit, match="--param expects NAME=RANGE"):
-        main(["tune", *TINY, "--param", "width", "--out", str(tmp_path)])
-    with pytest.raises(SystemExit, match="unknown hyperparameter"):
-        main(["tune", *TINY, "--param", "colour=red,blue", "--out", str(tmp_path)])
+@pytest.mark.parametrize("flags, words", [
+    (["--lr", "1e-3:1e-1:cubic"], "gradkit tune: error: --lr: scale must be one of"),
+    (["--param", "width"], "--param expects NAME=RANGE"),
+    (["--param", "colour=red,blue"], "unknown hyperparameter"),
+])
+def test_flags_errors_name_what_was_wrong(tmp_path, capsys, flags, words):
+    assert main(["tune", *TINY, *flags, "--out", str(tmp_path / "run")]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()      # no study left behind
 
 
 def test_table_ranks_complete_trials_and_counts_every_state():

@@ -41,12 +41,12 @@ def layer_table(model, image_shape=(1, 28, 28)) -> list[dict]:
         for layer in model:
             out = layer(h)
             if isinstance(layer, (nn.Conv2d, nn.Linear)):
-                weights = layer.weight.size
+                weights = layer.weight.numel()
                 fan_in = weights // (layer.out_channels if isinstance(layer, nn.Conv2d) else layer.out_features)
                 rows.append({"layer": f"{type(layer).__name__} {tuple(h.shape[1:])} -> {tuple(out.shape[1:])}",
-                             "params": sum(p.size for p in layer.parameters()),
-                             "dense_equivalent": h.size * out.size + out.size,
-                             "multiply_adds": out.size * fan_in, "uses_per_weight": out.size * fan_in // weights})
+                             "params": sum(p.numel() for p in layer.parameters()),
+                             "dense_equivalent": h.numel() * out.numel() + out.numel(),
+                             "multiply_adds": out.numel() * fan_in, "uses_per_weight": out.numel() * fan_in // weights})
             h = out
     return rows
 
@@ -76,7 +76,7 @@ def run(config: Config, rng) -> dict:
                                      evaluate={"test": (view(test_images), yt)})
         moved = [common.accuracy(model, view(shifted(test_images, s, axis)), yt)
                  for axis in (2, 3) for s in (config.shift, -config.shift)]
-        arms[name] = {"params": sum(p.size for p in model.parameters()), "loss": curves["loss"],
+        arms[name] = {"params": sum(p.numel() for p in model.parameters()), "loss": curves["loss"],
                       "test_accuracy": curves["test_accuracy"], "train_accuracy": common.accuracy(model, view(images), y),
                       "shifted_accuracy": float(numpy.mean(moved)),
                       "layers": layer_table(model, (784,) if name == "MLP" else (1, 28, 28))}
