@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from ..argtypes import existing_folder, natural, out_folder
+from ..argtypes import existing_folder, natural, out_folder, positive_int
 
 
 def register(verbs) -> None:
@@ -25,7 +25,7 @@ def register(verbs) -> None:
     run.add_argument("--seeds", default=None, metavar="N|S,S,...",
                      help="run each experiment once per seed: N seeds from --seed on, or a list such as 0,3,7; "
                           "a claim PASSES when it held in at least 80%% of them")
-    run.add_argument("--workers", type=int, default=1, metavar="K",
+    run.add_argument("--workers", type=positive_int, default=1, metavar="K",
                      help="worker processes for --seeds (results do not depend on K; default 1)")
     run.set_defaults(handler=_run)
     report = sub.add_parser("report", help="(re)build report.html from a folder of runs")
@@ -59,8 +59,6 @@ def _run(args) -> int:
         from .seeds import parse_seeds, run_seeds
         try:
             seeds = parse_seeds(args.seeds, args.seed)
-            if args.workers < 1:
-                raise ValueError(f"--workers: need an int >= 1, got {args.workers}")
         except ValueError as err:
             print(f"gradkit lab: {err}", file=sys.stderr)
             return 2

@@ -48,7 +48,8 @@ def _init_worker(threads) -> None:
 
 @contextlib.contextmanager
 def _executor(workers: int, threads):
-    """``submit(fn, *args) -> future``-like callable: a spawn process pool, or this process for one worker."""
+    """A ``submit(fn, *args) -> Future`` callable: a spawn process pool's, or, for one worker, one that
+    runs the call at once in this process."""
     if workers <= 1:
         from concurrent.futures import Future
 
@@ -59,13 +60,13 @@ def _executor(workers: int, threads):
             except Exception as err:  # reported per experiment by the caller
                 future.set_exception(err)
             return future
-        yield submit, None
+        yield submit
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_worker, initargs=(threads,)) as pool:
-        yield pool.submit, pool
+        yield pool.submit
 
 
 def run_seeds(names, out: str, seeds: list, size: str = "full", data: str | None = None, workers: int = 1,
@@ -76,7 +77,7 @@ def run_seeds(names, out: str, seeds: list, size: str = "full", data: str | None
     from .report import write_report
     outcomes = []
     lazy = workers <= 1  # in this process: run each experiment's seeds only when its turn comes
-    with progress.enabled(bars and lazy), _executor(workers, threads) as (submit, _):
+    with progress.enabled(bars and lazy), _executor(workers, threads) as submit:
         pending = {} if lazy else {n: [submit(_task, n, size, s, data) for s in seeds] for n in names}
         for name in names:
             futures = pending.get(name) or [submit(_task, name, size, s, data) for s in seeds]

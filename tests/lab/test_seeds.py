@@ -160,5 +160,6 @@ def test_cli_runs_several_seeds_and_keeps_one_seed_as_before(tmp_path, capsys):
     capsys.readouterr()
     assert main(["lab", "run", "optimizer-paths", "--seeds", "0,0"]) == 2
     assert "--seeds: need distinct seeds" in capsys.readouterr().err
-    assert main(["lab", "run", "optimizer-paths", "--seeds", "2", "--workers", "0"]) == 2
-    assert "--workers: need an int >= 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["lab", "run", "optimizer-paths", "--seeds", "2", "--workers", "0"])
+    assert exit_.value.code == 2 and "--workers" in capsys.readouterr().err

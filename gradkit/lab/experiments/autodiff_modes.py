@@ -220,6 +220,8 @@ def plot_swell(swell: dict, dtype: str, folder) -> str:
         axes[1].semilogy(depths, [max(e, 1e-19) for e in swell[key]], "o-", markersize=3, label=key[6:])
     axes[1].set_xlabel("nesting depth"), axes[1].set_ylabel("relative error (vs 30 digits)"), axes[1].grid(alpha=0.3)
     axes[1].set_title(f"accuracy of each mode ({dtype})", fontsize=10), axes[1].legend(fontsize=8)
+    for ax in axes:
+        ax.set_xticks(depths)
     return plotting.save(fig, folder, "swell", title="Symbolic differentiation against autodiff")
 
 
