@@ -145,7 +145,7 @@ class Watch:
 
     def _before_step(self) -> None:
         if self.recorder.measuring and self._params is not None:
-            norms = [probes.norm(g) for g in (self.adapter.grad(p) for p in self._params) if g is not None]
+            norms = [n for n in map(self.recorder.grad_norm, self._params) if n is not None]
             self.recorder._current.model["grad_norm"] = math.sqrt(sum(n * n for n in norms))
 
     def _after_step(self) -> None:
