@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy
 
 from . import probes
+from . import quantities as q
 from .adapters import for_model
 from .schedule import Schedule
 
@@ -131,7 +132,7 @@ class Recorder:
             return None
         probe.loss = math.nan if loss is None else loss
         if self.mode_modules:
-            probe.model["eval_mode"] = [name for name, m in self.mode_modules if not m.training]
+            probe.model[q.EVAL_MODE] = [name for name, m in self.mode_modules if not m.training]
         for layer in self.layers:
             if layer.kind == "weight":
                 self._read_weights(layer, probe, step)
@@ -165,20 +166,20 @@ class Recorder:
         """The scale of the model's inputs (first tensor argument, floating point only) and whether its
         outputs are rows of probabilities, on the first forward call of a measured step."""
         probe = self._current
-        if self.paused or probe is None or "output_probabilities" in probe.model:
+        if self.paused or probe is None or q.OUTPUT_PROBABILITIES in probe.model:
             return None
         adapter = self.adapter
         x = next((adapter.numpy(v) for v in inputs if adapter.is_tensor(v) or isinstance(v, numpy.ndarray)), None)
         if x is not None and x.ndim >= 2 and x.size:
             x = probes.sample_rows(x, ACTIVATION_VALUES)
         if x is not None and numpy.issubdtype(x.dtype, numpy.floating) and x.size and probes.all_finite(x):
-            probe.model["input_rms"] = probes.rms(x)
-            probe.model["input_mean"], probe.model["input_std"] = probes.mean_std(x)
+            probe.model[q.INPUT_RMS] = probes.rms(x)
+            probe.model[q.INPUT_MEAN], probe.model[q.INPUT_STD] = probes.mean_std(x)
         if adapter.is_tensor(output):
             y = adapter.numpy(output)
             if y.ndim == 2 and y.shape[1] >= 2:
-                probe.model["output_probabilities"] = probes.probability_rows(y)
-                probe.model["classes"] = int(y.shape[1])
+                probe.model[q.OUTPUT_PROBABILITIES] = probes.probability_rows(y)
+                probe.model[q.CLASSES] = int(y.shape[1])
         return None
 
     def _weight_hook(self, layer: Layer):
@@ -187,14 +188,14 @@ class Recorder:
                 return None
             slot = self._slot(layer)
             values = self.adapter.numpy(output)
-            slot["output_norm"] = probes.per_sample_norm(values)
-            if not math.isfinite(slot["output_norm"]) and not probes.all_finite(values):   # NaN/Inf: norm NaN/Inf
+            slot[q.OUTPUT_NORM] = probes.per_sample_norm(values)
+            if not math.isfinite(slot[q.OUTPUT_NORM]) and not probes.all_finite(values):   # NaN/Inf: norm NaN/Inf
                 self.note_nonfinite(self._current.step, f"forward:{layer.name}",
                                     f"{layer.label} produced NaN/Inf in its output {tuple(values.shape)}")
             if self.adapter.requires_grad(output):
                 def on_grad(grad, slot=slot):
-                    slot["grad_norm"] = probes.per_sample_norm(grad)
-                    if (not math.isfinite(slot["grad_norm"]) and not probes.all_finite(grad)
+                    slot[q.GRAD_NORM] = probes.per_sample_norm(grad)
+                    if (not math.isfinite(slot[q.GRAD_NORM]) and not probes.all_finite(grad)
                             and self._current is not None):
                         self.note_nonfinite(self._current.step, f"backward:{layer.name}",
                                             f"the gradient reaching {layer.label} is NaN/Inf")
@@ -215,17 +216,17 @@ class Recorder:
                                     f"{layer.label} produced NaN/Inf {tuple(a.shape)}")
                 return None
             rows = probes.sample_rows(a, ACTIVATION_VALUES).astype(numpy.float64)
-            slot["mean"], slot["std"] = probes.mean_std(rows)
-            slot["histogram"] = probes.histogram(rows, self.bins)
-            slot["sample_spread"] = probes.sample_spread(rows)
-            slot["unit_spread"] = probes.unit_spread(rows)
+            slot[q.MEAN], slot[q.STD] = probes.mean_std(rows)
+            slot[q.HISTOGRAM] = probes.histogram(rows, self.bins)
+            slot[q.SAMPLE_SPREAD] = probes.sample_spread(rows)
+            slot[q.UNIT_SPREAD] = probes.unit_spread(rows)
             if layer.activation in ("sigmoid", "tanh"):
-                slot["saturation"] = probes.saturation_share(rows, layer.activation)
+                slot[q.SATURATION] = probes.saturation_share(rows, layer.activation)
             if layer.activation == "relu":   # every value: a unit that fires once is alive
                 window = self._active[layer.name]
                 window.append(probes.active_units(a))
-                slot["dead_share"] = probes.dead_share(numpy.logical_or.reduce(list(window)))
-                slot["window_batches"] = len(window)
+                slot[q.DEAD_SHARE] = probes.dead_share(numpy.logical_or.reduce(list(window)))
+                slot[q.WINDOW_BATCHES] = len(window)
             return None
         return hook
 
@@ -234,17 +235,17 @@ class Recorder:
         weight = layer.module.weight
         after = self.adapter.weight(layer.module)   # the probes accumulate in float64 themselves
         before = self._before.get(layer.name, after)
-        slot["weight_norm"] = size = probes.norm(before)
-        slot["row_spread"] = probes.row_spread(before, size)
-        slot["update_ratio"] = probes.update_ratio(before, after, size)
+        slot[q.WEIGHT_NORM] = size = probes.norm(before)
+        slot[q.ROW_SPREAD] = probes.row_spread(before, size)
+        slot[q.UPDATE_RATIO] = probes.update_ratio(before, after, size)
         grad_norm = self.grad_norm(weight)
         if grad_norm is not None:
-            slot["weight_grad_norm"] = grad_norm
+            slot[q.WEIGHT_GRAD_NORM] = grad_norm
             # a NaN/Inf anywhere makes the norm NaN/Inf: the full check only runs when it is
             if not math.isfinite(grad_norm) and not probes.all_finite(self.adapter.grad(weight)):
                 self.note_nonfinite(step, f"grad:{layer.name}", f"the weight gradient of {layer.label} is NaN/Inf")
         # finite ||before|| and ||after - before||: finite weights
-        if not (math.isfinite(size) and math.isfinite(slot["update_ratio"])) and not probes.all_finite(after):
+        if not (math.isfinite(size) and math.isfinite(slot[q.UPDATE_RATIO])) and not probes.all_finite(after):
             self.note_nonfinite(step, f"weight:{layer.name}", f"the weights of {layer.label} became NaN/Inf")
 
     def grad_norm(self, param) -> float | None:
@@ -280,7 +281,7 @@ class Recorder:
 
     def largest_update(self) -> float:
         """The largest median update/weight ratio of any weight layer (NaN when never measured)."""
-        ratios = [self.median(layer.name, "update_ratio") for layer in self.layers if layer.kind == "weight"]
+        ratios = [self.median(layer.name, q.UPDATE_RATIO) for layer in self.layers if layer.kind == "weight"]
         ratios = [r for r in ratios if not math.isnan(r)]
         return max(ratios) if ratios else math.nan
 
