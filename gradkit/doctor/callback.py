@@ -15,6 +15,7 @@ import numpy
 
 from ..train.callbacks import Callback
 from . import probes, rules
+from . import quantities as q
 from .watch import Watch
 
 
@@ -93,7 +94,7 @@ class DoctorCallback(Callback):
         """Where the outputs are probabilities and the targets class indices: is the loss the
         cross-entropy of those outputs taken as logits (softmax applied twice)?"""
         probe, context = watch.recorder._current, self.trainer.context
-        if not probe.model.get("output_probabilities") or context is None:
+        if not probe.model.get(q.OUTPUT_PROBABILITIES) or context is None:
             return
         p = watch.adapter.numpy(context.output).astype(numpy.float64)
         y = watch.adapter.numpy(context.targets)

@@ -14,6 +14,7 @@ import numpy
 
 from ..autograd.anomaly import locate_nonfinite  # noqa: F401  (re-exported: gradkit.doctor.locate_nonfinite)
 from ..train.callbacks import Callback
+from . import quantities as q
 from . import rules
 from .adapters import for_model
 from .callback import DoctorCallback
@@ -84,8 +85,7 @@ def make_report(rec: Recorder, title: str = "", final: dict | None = None, anoma
     rows = []
     for layer in rec.forward_order():
         row = {"name": layer.name, "label": layer.label, "kind": layer.kind, "activation": layer.activation}
-        for quantity in ("grad_norm", "output_norm", "weight_norm", "weight_grad_norm", "update_ratio", "row_spread",
-                         "mean", "std", "saturation", "dead_share", "sample_spread", "unit_spread"):
+        for quantity in q.MEDIANS:
             value = rec.median(layer.name, quantity)
             if not math.isnan(value):
                 row[quantity] = value

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+from . import quantities as q
+
 
 def gradient_flow(report, path: str) -> str:
     """Three panels: per-sample gradient norm reaching each weight layer (log scale: vanishing falls to
@@ -17,11 +19,11 @@ def gradient_flow(report, path: str) -> str:
     labels = [row["name"] or "model" for row in weights]
     x = range(len(weights))
 
-    grads = [row.get("grad_norm", math.nan) for row in weights]
+    grads = [row.get(q.GRAD_NORM, math.nan) for row in weights]
     axes[0].bar(x, [g if g and g > 0 else math.nan for g in grads], color="tab:blue")
     axes[0].set_yscale("log")
     axes[0].set_title("gradient reaching each layer (per-sample norm, median)")
-    ratios = [row.get("update_ratio", math.nan) for row in weights]
+    ratios = [row.get(q.UPDATE_RATIO, math.nan) for row in weights]
     axes[1].bar(x, [r if r and r > 0 else math.nan for r in ratios], color="tab:orange")
     axes[1].set_yscale("log")
     axes[1].axhline(1e-3, color="gray", ls="--", lw=1, label="rule of thumb 1e-3")
@@ -35,7 +37,7 @@ def gradient_flow(report, path: str) -> str:
 
     last = rec.probes[-1] if rec is not None and rec.probes else None
     for row in acts:
-        hist = last.layers.get(row["name"], {}).get("histogram") if last is not None else None
+        hist = last.layers.get(row["name"], {}).get(q.HISTOGRAM) if last is not None else None
         if hist is None:
             continue
         counts, edges = hist

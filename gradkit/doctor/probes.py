@@ -27,6 +27,38 @@ def _units_last(a: numpy.ndarray) -> numpy.ndarray:
     return numpy.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
 
 
+def sample_rows(a, max_values: int) -> numpy.ndarray:
+    """At most ``max_values`` values of ``a`` (N, C, *positions) as (rows, C): whole rows of the units-last
+    layout (one per sample and position), a fixed pseudo-random subset of them when they do not all fit
+    (at least 2 rows), seeded by the layout's shape, so a measured step costs the same however large the
+    batch and every step reads the same rows. The mean, std, spreads, histogram and saturated share of
+    the rows estimate those of the whole array; whether a unit ever fires does not (``active_units``
+    reads every value)."""
+    a = numpy.asarray(a)
+    if a.ndim < 2:
+        _units_last(a)   # names the bad layout
+    n, c = a.shape[:2]
+    positions = int(numpy.prod(a.shape[2:], dtype=numpy.int64))
+    keep = max(2, max_values // max(c, 1))
+    if keep >= n * positions:
+        return _units_last(a)
+    index = _row_subset(n * positions, keep)
+    if a.ndim == 2:
+        return a[index]
+    # two index arrays around a slice: the indexed axis comes first, giving (keep, C)
+    return a.reshape(n, c, positions)[index // positions, :, index % positions]
+
+
+_SUBSETS: dict = {}
+
+
+def _row_subset(total: int, keep: int) -> numpy.ndarray:
+    if (total, keep) not in _SUBSETS:
+        rng = numpy.random.default_rng(total)
+        _SUBSETS[total, keep] = numpy.sort(rng.choice(total, size=keep, replace=False))
+    return _SUBSETS[total, keep]
+
+
 def mean_std(a) -> tuple[float, float]:
     """Mean and standard deviation of every element: (mean(a), std(a)), in float64."""
     a = _floating(a)   # float64 accumulation without a float64 copy
@@ -51,9 +83,13 @@ def histogram(a, bins: int = 30, value_range=None) -> tuple[numpy.ndarray, numpy
     low, high = value_range
     if high <= low:
         low, high = low - 0.5, low + 0.5
-    index = numpy.floor((a.astype(numpy.float64) - low) * (bins / (high - low))).astype(numpy.intp)
-    numpy.clip(index, 0, bins - 1, out=index)
-    return numpy.bincount(index, minlength=bins), numpy.linspace(low, high, bins + 1)
+    position = numpy.subtract(a, low, dtype=numpy.float64)
+    position *= bins / (high - low)
+    # clipped first, so truncation is floor (nothing negative is left) and no value overflows intp
+    numpy.clip(position, 0, bins - 1, out=position)
+    edges = low + (high - low) / bins * numpy.arange(bins + 1)
+    edges[-1] = high
+    return numpy.bincount(position.astype(numpy.intp), minlength=bins), edges
 
 
 def saturation_bounds(activation: str) -> tuple[float, float]:
@@ -82,8 +118,17 @@ def saturation_share(a, activation: str) -> float:
 def active_units(a) -> numpy.ndarray:
     """Boolean per unit: did the unit output a positive value for any sample (or position) of the batch?
 
-    OR-ed over the batches of a window, a False marks a ReLU unit that never fired: a dead unit."""
-    return (_units_last(a) > 0).any(axis=0)
+    OR-ed over the batches of a window, a False marks a ReLU unit that never fired: a dead unit. Read from
+    every value (a unit that fires rarely is alive), as max over samples, then over positions, > 0: the
+    largest value is positive exactly when one is (``fmax`` skips NaN, which is never positive), with no
+    copy of the (N, C, *positions) array into the units-last layout."""
+    a = numpy.asarray(a)
+    if a.ndim < 2:
+        _units_last(a)   # names the bad layout
+    peak = numpy.fmax.reduce(a, axis=0)
+    if peak.ndim > 1:
+        peak = numpy.fmax.reduce(peak.reshape(peak.shape[0], -1), axis=1)
+    return peak > 0
 
 
 def dead_share(ever_active: numpy.ndarray) -> float:
@@ -131,12 +176,27 @@ def per_sample_norm(g) -> float:
     return norm(g) / float(numpy.sqrt(g.shape[0]))
 
 
+# Elements per partial sum of ``norm``: each partial is accumulated in the array's own dtype (float32
+# rounding over 512 terms: relative error < 512 * 6e-8 = 3e-5), the partials are added in float64.
+NORM_CHUNK = 512
+
+
 def norm(a) -> float:
-    """Frobenius (2-) norm of every element: sqrt(sum(a^2))."""
+    """Frobenius (2-) norm of every element: sqrt(sum(a^2)).
+
+    Summed in chunks of ``NORM_CHUNK`` elements in the array's dtype, the chunk sums in float64: 3x faster
+    than a float64 accumulation of every term, as accurate for the doctor's purposes. A sum that overflows
+    float32 is redone in float64, so a large but finite array never reads as infinite."""
     a = _floating(a).ravel()
-    # einsum's own loop, accumulating in float64 without a float64 copy; not BLAS's dot, whose threads
-    # spin: on a busy machine a 10^4-element dot took milliseconds (and a user's BLAS is left alone)
-    return float(numpy.sqrt(numpy.einsum("i,i->", a, a, dtype=numpy.float64)))
+    # einsum's own loop, not BLAS's dot, whose threads spin: on a busy machine a 10^4-element float64 dot
+    # took milliseconds (and a user's BLAS is left alone)
+    whole = a.size - a.size % NORM_CHUNK
+    head, tail = a[:whole].reshape(-1, NORM_CHUNK), a[whole:]
+    total = float(numpy.einsum("ij,ij->i", head, head).sum(dtype=numpy.float64)) if whole else 0.0
+    total += float(numpy.einsum("i,i->", tail, tail, dtype=numpy.float64))
+    if not numpy.isfinite(total) and a.dtype != numpy.float64:
+        total = float(numpy.einsum("i,i->", a, a, dtype=numpy.float64))
+    return float(numpy.sqrt(total))
 
 
 def _floating(a) -> numpy.ndarray:
@@ -145,28 +205,29 @@ def _floating(a) -> numpy.ndarray:
     return a if a.dtype in (numpy.float32, numpy.float64) else a.astype(numpy.float64)
 
 
-def update_ratio(before, after) -> float:
+def update_ratio(before, after, size: float | None = None) -> float:
     """||after - before|| / ||before||: the relative size of one optimiser step (inf when before is 0
-    and the step is not)."""
+    and the step is not). ``size``: ||before|| when the caller has it already."""
     step = norm(_floating(after) - _floating(before))
-    size = norm(before)
+    size = norm(before) if size is None else size
     if size == 0.0:
         return 0.0 if step == 0.0 else float("inf")
     return step / size
 
 
-def row_spread(weight) -> float:
+def row_spread(weight, size: float | None = None) -> float:
     """How different the units of a layer are in their incoming weights.
 
     spread = ||W - mean_row(W)|| / ||W|| for W reshaped to (units, fan_in); 0 when every unit has the
     same incoming weights (a symmetric layer: gradient descent keeps such units identical forever),
     about sqrt(1 - 1/units) for independent random rows. A zero matrix counts as symmetric (0).
+    ``size``: ||W|| when the caller has it already.
     """
     w = _floating(weight)
     if w.ndim < 2:
         raise ValueError(f"row_spread: expected a weight of shape (units, fan_in, ...), got shape {w.shape}")
     w = w.reshape(w.shape[0], -1)
-    size = norm(w)
+    size = norm(w) if size is None else size
     if size == 0.0:
         return 0.0
     return norm(w - w.mean(axis=0, keepdims=True)) / size

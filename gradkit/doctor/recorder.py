@@ -26,8 +26,16 @@ from dataclasses import dataclass, field
 import numpy
 
 from . import probes
+from . import quantities as q
 from .adapters import for_model
 from .schedule import Schedule
+
+
+# Values of an activation (or of the model's input) the statistics read on a measured step: a fixed
+# subset of whole rows (``probes.sample_rows``). The spreads, std and saturated share of 8192 values are
+# within a few per cent of the whole batch's (the rules' thresholds sit a factor 3 or more from healthy
+# values); dead units are read from every value.
+ACTIVATION_VALUES = 8192
 
 
 @dataclass
@@ -88,6 +96,7 @@ class Recorder:
         self.nonfinite: list[dict] = []         # events: step, where, detail
         self._active = collections.defaultdict(lambda: collections.deque(maxlen=window))
         self._handles, self._current, self._before = [], None, {}
+        self._grad_norms: dict = {}             # id(parameter) -> gradient norm, on the measured step
         self.paused = False
 
     # ------------------------------------------------------------------ lifecycle of one step
@@ -95,7 +104,7 @@ class Recorder:
         if not self.schedule(step):
             self._current = None
             return
-        self._current = StepProbe(step)
+        self._current, self._grad_norms = StepProbe(step), {}
         self._before = {layer.name: self.adapter.weight(layer.module).copy()
                         for layer in self.layers if layer.kind == "weight"}
         self._handles.append(self.model.register_forward_hook(self._model_hook))
@@ -123,11 +132,11 @@ class Recorder:
             return None
         probe.loss = math.nan if loss is None else loss
         if self.mode_modules:
-            probe.model["eval_mode"] = [name for name, m in self.mode_modules if not m.training]
+            probe.model[q.EVAL_MODE] = [name for name, m in self.mode_modules if not m.training]
         for layer in self.layers:
             if layer.kind == "weight":
                 self._read_weights(layer, probe, step)
-        self._before = {}
+        self._before, self._grad_norms = {}, {}
         self.probes.append(probe)
         return probe
 
@@ -135,7 +144,7 @@ class Recorder:
         """Remove the hooks of a measured step without recording it."""
         for handle in self._handles:
             handle.remove()
-        self._handles, self._current, self._before = [], None, {}
+        self._handles, self._current, self._before, self._grad_norms = [], None, {}, {}
 
     def note_nonfinite(self, step: int, where: str, detail: str) -> None:
         """Record that a NaN/Inf appeared (only the first event per place is kept)."""
@@ -157,18 +166,20 @@ class Recorder:
         """The scale of the model's inputs (first tensor argument, floating point only) and whether its
         outputs are rows of probabilities, on the first forward call of a measured step."""
         probe = self._current
-        if self.paused or probe is None or "output_probabilities" in probe.model:
+        if self.paused or probe is None or q.OUTPUT_PROBABILITIES in probe.model:
             return None
         adapter = self.adapter
         x = next((adapter.numpy(v) for v in inputs if adapter.is_tensor(v) or isinstance(v, numpy.ndarray)), None)
+        if x is not None and x.ndim >= 2 and x.size:
+            x = probes.sample_rows(x, ACTIVATION_VALUES)
         if x is not None and numpy.issubdtype(x.dtype, numpy.floating) and x.size and probes.all_finite(x):
-            probe.model["input_rms"] = probes.rms(x)
-            probe.model["input_mean"], probe.model["input_std"] = probes.mean_std(x)
+            probe.model[q.INPUT_RMS] = probes.rms(x)
+            probe.model[q.INPUT_MEAN], probe.model[q.INPUT_STD] = probes.mean_std(x)
         if adapter.is_tensor(output):
             y = adapter.numpy(output)
             if y.ndim == 2 and y.shape[1] >= 2:
-                probe.model["output_probabilities"] = probes.probability_rows(y)
-                probe.model["classes"] = int(y.shape[1])
+                probe.model[q.OUTPUT_PROBABILITIES] = probes.probability_rows(y)
+                probe.model[q.CLASSES] = int(y.shape[1])
         return None
 
     def _weight_hook(self, layer: Layer):
@@ -177,14 +188,15 @@ class Recorder:
                 return None
             slot = self._slot(layer)
             values = self.adapter.numpy(output)
-            slot["output_norm"] = probes.per_sample_norm(values)
-            if not probes.all_finite(values):
+            slot[q.OUTPUT_NORM] = probes.per_sample_norm(values)
+            if not math.isfinite(slot[q.OUTPUT_NORM]) and not probes.all_finite(values):   # NaN/Inf: norm NaN/Inf
                 self.note_nonfinite(self._current.step, f"forward:{layer.name}",
                                     f"{layer.label} produced NaN/Inf in its output {tuple(values.shape)}")
             if self.adapter.requires_grad(output):
                 def on_grad(grad, slot=slot):
-                    slot["grad_norm"] = probes.per_sample_norm(grad)
-                    if not probes.all_finite(grad) and self._current is not None:
+                    slot[q.GRAD_NORM] = probes.per_sample_norm(grad)
+                    if (not math.isfinite(slot[q.GRAD_NORM]) and not probes.all_finite(grad)
+                            and self._current is not None):
                         self.note_nonfinite(self._current.step, f"backward:{layer.name}",
                                             f"the gradient reaching {layer.label} is NaN/Inf")
                 self.adapter.grad_hook(output, on_grad)
@@ -199,22 +211,22 @@ class Recorder:
             a = self.adapter.numpy(output)
             if a.ndim < 2:
                 return None
-            finite = probes.all_finite(a)
-            if not finite:
+            if not probes.all_finite(a):
                 self.note_nonfinite(self._current.step, f"forward:{layer.name}",
                                     f"{layer.label} produced NaN/Inf {tuple(a.shape)}")
                 return None
-            slot["mean"], slot["std"] = probes.mean_std(a)
-            slot["histogram"] = probes.histogram(a, self.bins)
-            slot["sample_spread"] = probes.sample_spread(a)
-            slot["unit_spread"] = probes.unit_spread(a)
+            rows = probes.sample_rows(a, ACTIVATION_VALUES).astype(numpy.float64)
+            slot[q.MEAN], slot[q.STD] = probes.mean_std(rows)
+            slot[q.HISTOGRAM] = probes.histogram(rows, self.bins)
+            slot[q.SAMPLE_SPREAD] = probes.sample_spread(rows)
+            slot[q.UNIT_SPREAD] = probes.unit_spread(rows)
             if layer.activation in ("sigmoid", "tanh"):
-                slot["saturation"] = probes.saturation_share(a, layer.activation)
-            if layer.activation == "relu":
+                slot[q.SATURATION] = probes.saturation_share(rows, layer.activation)
+            if layer.activation == "relu":   # every value: a unit that fires once is alive
                 window = self._active[layer.name]
                 window.append(probes.active_units(a))
-                slot["dead_share"] = probes.dead_share(numpy.logical_or.reduce(list(window)))
-                slot["window_batches"] = len(window)
+                slot[q.DEAD_SHARE] = probes.dead_share(numpy.logical_or.reduce(list(window)))
+                slot[q.WINDOW_BATCHES] = len(window)
             return None
         return hook
 
@@ -223,16 +235,27 @@ class Recorder:
         weight = layer.module.weight
         after = self.adapter.weight(layer.module)   # the probes accumulate in float64 themselves
         before = self._before.get(layer.name, after)
-        slot["weight_norm"] = probes.norm(before)
-        slot["row_spread"] = probes.row_spread(before)
-        slot["update_ratio"] = probes.update_ratio(before, after)
-        grad = self.adapter.grad(weight)
-        if grad is not None:
-            slot["weight_grad_norm"] = probes.norm(grad)
-            if not probes.all_finite(grad):
+        slot[q.WEIGHT_NORM] = size = probes.norm(before)
+        slot[q.ROW_SPREAD] = probes.row_spread(before, size)
+        slot[q.UPDATE_RATIO] = probes.update_ratio(before, after, size)
+        grad_norm = self.grad_norm(weight)
+        if grad_norm is not None:
+            slot[q.WEIGHT_GRAD_NORM] = grad_norm
+            # a NaN/Inf anywhere makes the norm NaN/Inf: the full check only runs when it is
+            if not math.isfinite(grad_norm) and not probes.all_finite(self.adapter.grad(weight)):
                 self.note_nonfinite(step, f"grad:{layer.name}", f"the weight gradient of {layer.label} is NaN/Inf")
-        if not probes.all_finite(after):
+        # finite ||before|| and ||after - before||: finite weights
+        if not (math.isfinite(size) and math.isfinite(slot[q.UPDATE_RATIO])) and not probes.all_finite(after):
             self.note_nonfinite(step, f"weight:{layer.name}", f"the weights of {layer.label} became NaN/Inf")
+
+    def grad_norm(self, param) -> float | None:
+        """||param.grad|| on the current step (None without a gradient), computed once per step: the
+        watch reads every gradient at the optimiser's step, the weight layers' are not read again."""
+        key = id(param)
+        if key not in self._grad_norms:
+            grad = self.adapter.grad(param)
+            self._grad_norms[key] = None if grad is None else probes.norm(grad)
+        return self._grad_norms[key]
 
     # ------------------------------------------------------------------ reading
     def series(self, layer_name: str, quantity: str) -> list[tuple[int, float]]:
@@ -258,7 +281,7 @@ class Recorder:
 
     def largest_update(self) -> float:
         """The largest median update/weight ratio of any weight layer (NaN when never measured)."""
-        ratios = [self.median(layer.name, "update_ratio") for layer in self.layers if layer.kind == "weight"]
+        ratios = [self.median(layer.name, q.UPDATE_RATIO) for layer in self.layers if layer.kind == "weight"]
         ratios = [r for r in ratios if not math.isnan(r)]
         return max(ratios) if ratios else math.nan
 

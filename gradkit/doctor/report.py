@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from . import quantities as q
+
 
 @dataclass
 class Finding:
@@ -118,8 +120,7 @@ class Report:
         return gradient_flow(self, path)
 
 
-COLUMNS = (("grad_norm", "grad/sample"), ("update_ratio", "update/weight"), ("weight_norm", "|W|"),
-           ("std", "act std"), ("saturation", "saturated"), ("dead_share", "dead"))
+COLUMNS = tuple((quantity, quantity.column) for quantity in q.TABLE)
 
 
 def layer_table(rows: list) -> str:

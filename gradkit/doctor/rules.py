@@ -16,6 +16,7 @@ import math
 import numpy
 
 from . import probes
+from . import quantities as q
 from .report import Finding
 
 # Two orders of magnitude between the gradient reaching the first and the last weight layer. At a
@@ -69,8 +70,8 @@ def _activations(rec, kinds=None):
 
 
 def _gradient_profile(rec, part):
-    layers = [layer for layer in _weights(rec) if not math.isnan(rec.median(layer.name, "grad_norm", part))]
-    return layers, [rec.median(layer.name, "grad_norm", part) for layer in layers]
+    layers = [layer for layer in _weights(rec) if not math.isnan(rec.median(layer.name, q.GRAD_NORM, part))]
+    return layers, [rec.median(layer.name, q.GRAD_NORM, part) for layer in layers]
 
 
 def _profile_line(layers, norms, part) -> str:
@@ -84,8 +85,8 @@ def _gradient_ratio(rec, part):
     or None without enough depth."""
     if part == "init":
         first = rec.probes[0] if rec.probes else None
-        layers = [l for l in _weights(rec) if first is not None and "grad_norm" in first.layers.get(l.name, {})]
-        norms = [first.layers[l.name]["grad_norm"] for l in layers]
+        layers = [l for l in _weights(rec) if first is not None and q.GRAD_NORM in first.layers.get(l.name, {})]
+        norms = [first.layers[l.name][q.GRAD_NORM] for l in layers]
     else:
         layers, norms = _gradient_profile(rec, part)
     if len(layers) < MIN_WEIGHT_LAYERS or not numpy.isfinite(norms).all():
@@ -149,9 +150,9 @@ def exploding_gradients(rec, context):
 def dead_relu(rec, context):
     bad = []
     for layer in _activations(rec, ("relu",)):
-        full = [v for s, v in rec.series(layer.name, "dead_share")
+        full = [v for s, v in rec.series(layer.name, q.DEAD_SHARE)
                 if rec.probes and _window_full(rec, layer.name, s)]
-        values = full or [v for _, v in rec.series(layer.name, "dead_share")][-1:]
+        values = full or [v for _, v in rec.series(layer.name, q.DEAD_SHARE)][-1:]
         if values and float(numpy.median(values)) >= DEAD_SHARE:
             bad.append((layer, float(numpy.median(values))))
     if not bad:
@@ -170,11 +171,11 @@ def dead_relu(rec, context):
 
 def _window_full(rec, name, step):
     probe = next(p for p in rec.probes if p.step == step)
-    return probe.layers[name].get("window_batches", 0) >= rec.window
+    return probe.layers[name].get(q.WINDOW_BATCHES, 0) >= rec.window
 
 
 def saturation(rec, context):
-    bad = [(layer, rec.median(layer.name, "saturation")) for layer in _activations(rec, ("sigmoid", "tanh"))]
+    bad = [(layer, rec.median(layer.name, q.SATURATION)) for layer in _activations(rec, ("sigmoid", "tanh"))]
     bad = [(layer, s) for layer, s in bad if s >= SATURATED_SHARE]
     if not bad:
         return None
@@ -193,8 +194,8 @@ def saturation(rec, context):
 def collapsed_activations(rec, context):
     bad = []
     for layer in _activations(rec):
-        across_inputs = rec.median(layer.name, "sample_spread")
-        across_units = rec.median(layer.name, "unit_spread")
+        across_inputs = rec.median(layer.name, q.SAMPLE_SPREAD)
+        across_units = rec.median(layer.name, q.UNIT_SPREAD)
         if across_inputs < COLLAPSE_SPREAD or across_units < COLLAPSE_SPREAD:
             bad.append((layer, across_inputs, across_units))
     if not bad:
@@ -217,7 +218,7 @@ def symmetric_weights(rec, context):
     for layer in _weights(rec):
         if layer.module.weight.shape[0] < 2:
             continue
-        spread = rec.median(layer.name, "row_spread")
+        spread = rec.median(layer.name, q.ROW_SPREAD)
         if spread < SYMMETRY_SPREAD:
             bad.append((layer, spread))
     if not bad:

@@ -12,6 +12,7 @@ import math
 import statistics
 
 from . import probes
+from . import quantities as q
 from .report import Finding
 from .rules import FLAT_IMPROVEMENT, MIN_STEPS, TINY_UPDATE
 
@@ -44,13 +45,13 @@ def _measured(rec, key, skip_first: bool = False):
 
 
 def stale_gradients(rec, context):
-    carried = _measured(rec, "carried_grads", skip_first=True)
+    carried = _measured(rec, q.CARRIED_GRADS, skip_first=True)
     if len(carried) < 2:
         return None
     hits = sum(share >= CARRIED_SHARE for share in carried)
     if hits < len(carried) / 2:
         return None
-    norms = [(p.step, p.model["grad_norm"]) for p in rec.probes if "grad_norm" in p.model]
+    norms = [(p.step, p.model[q.TOTAL_GRAD_NORM]) for p in rec.probes if q.TOTAL_GRAD_NORM in p.model]
     evidence = [f"on {hits} of {len(carried)} measured steps, {statistics.median(carried):.0%} of the parameters "
                 "still held the previous step's gradient when backward started"]
     if len(norms) >= 2 and norms[0][1] > 0:
@@ -70,7 +71,7 @@ def stale_gradients(rec, context):
 
 
 def eval_mode_training(rec, context):
-    modes = _measured(rec, "eval_mode")
+    modes = _measured(rec, q.EVAL_MODE)
     if not modes:
         return None
     hits = [names for names in modes if names]
@@ -97,14 +98,14 @@ def eval_mode_training(rec, context):
 
 
 def unnormalized_inputs(rec, context):
-    scales = _measured(rec, "input_rms")
+    scales = _measured(rec, q.INPUT_RMS)
     if not scales:
         return None
     rms = statistics.median(scales)
     if INPUT_RMS_LOW <= rms <= INPUT_RMS_HIGH:
         return None
-    mean = statistics.median(_measured(rec, "input_mean"))
-    std = statistics.median(_measured(rec, "input_std"))
+    mean = statistics.median(_measured(rec, q.INPUT_MEAN))
+    std = statistics.median(_measured(rec, q.INPUT_STD))
     return Finding(
         "unnormalized_inputs", "Inputs not normalised", "error",
         [f"the model's inputs have root-mean-square {rms:.3g} (mean {mean:.3g}, std {std:.3g}); the "
@@ -116,16 +117,16 @@ def unnormalized_inputs(rec, context):
         ["normalize_inputs", "batch_norm", "lower_lr"],
         f"median root-mean-square of the inputs outside [{INPUT_RMS_LOW:g}, {INPUT_RMS_HIGH:g}] (a factor 10 from "
         "the unit size the initialisation assumes: 100x in variance)",
-        [], {"input_rms": rms, "input_mean": mean, "input_std": std},
+        [], {q.INPUT_RMS: rms, q.INPUT_MEAN: mean, q.INPUT_STD: std},
         fix="normalise the inputs: x = (x - mean) / std with the training set's mean and std "
             "(pixels: divide by 255, then standardise)")
 
 
 def softmax_before_cross_entropy(rec, context):
-    flags = _measured(rec, "output_probabilities")
+    flags = _measured(rec, q.OUTPUT_PROBABILITIES)
     if len(flags) < 2 or sum(flags) < len(flags) / 2:
         return None
-    classes = max(_measured(rec, "classes"))
+    classes = max(_measured(rec, q.CLASSES))
     floor = probes.softmax_floor(classes)
     exact = [v for v in _measured(rec, "loss_is_softmax_again")]
     finite = [v for v in rec.losses if math.isfinite(v)]
@@ -151,14 +152,14 @@ def softmax_before_cross_entropy(rec, context):
         "outputs are probability rows on half of the measured steps, and the loss is cross-entropy of those "
         "rows (checked exactly where the targets are known, else: the loss never below the floor "
         "log(1 + (C - 1)/e))",
-        [], {"classes": classes, "floor": floor, "min_loss": min(finite) if finite else math.nan},
+        [], {q.CLASSES: classes, "floor": floor, "min_loss": min(finite) if finite else math.nan},
         fix="remove the final softmax from the model: nn.CrossEntropyLoss expects logits "
             "(or keep log-softmax and use nn.NLLLoss)")
 
 
 def _chance(rec):
     """log C for a classifier whose first loss is near it (cross-entropy at initialisation), else None."""
-    classes = _measured(rec, "classes")
+    classes = _measured(rec, q.CLASSES)
     if not classes or not rec.losses or not math.isfinite(rec.losses[0]):
         return None
     chance = math.log(max(classes))
@@ -190,7 +191,7 @@ def unlearnable_labels(rec, context):
         "unlearnable_labels", "Labels do not match the inputs", "error",
         [f"loss on {'validation data' if len(series) > 1 or not rec.unseen else 'batches the model had not trained on yet'}: "
          f"{held_out:.3g} (median of the last {len(later)}), "
-         f"chance level log {max(_measured(rec, 'classes'))} = {chance:.3g} (standard error of the median ~{error:.2g})",
+         f"chance level log {max(_measured(rec, q.CLASSES))} = {chance:.3g} (standard error of the median ~{error:.2g})",
          f"meanwhile the updates are healthy (largest update/weight ratio {update:.2g} per step) and the training "
          f"loss went from {trend['start']:.3g} to {trend['end']:.3g}"],
         "The network learns, but nothing it learns carries over to examples it has not seen: the labels are "

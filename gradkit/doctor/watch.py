@@ -27,6 +27,7 @@ import math
 import numpy
 
 from . import probes
+from . import quantities as q
 from .adapters import for_model
 from .recorder import Recorder
 from .schedule import Schedule
@@ -140,13 +141,13 @@ class Watch:
             # the first backward of the step: what .grad still holds was never zeroed
             held = [g for g in (self.adapter.grad(p) for p in self._params) if g is not None]
             carried = sum(bool(numpy.any(g)) for g in held)
-            self.recorder._current.model["carried_grads"] = carried / max(len(self._params), 1)
+            self.recorder._current.model[q.CARRIED_GRADS] = carried / max(len(self._params), 1)
         self._backward_seen = True
 
     def _before_step(self) -> None:
         if self.recorder.measuring and self._params is not None:
-            norms = [probes.norm(g) for g in (self.adapter.grad(p) for p in self._params) if g is not None]
-            self.recorder._current.model["grad_norm"] = math.sqrt(sum(n * n for n in norms))
+            norms = [n for n in map(self.recorder.grad_norm, self._params) if n is not None]
+            self.recorder._current.model[q.TOTAL_GRAD_NORM] = math.sqrt(sum(n * n for n in norms))
 
     def _after_step(self) -> None:
         self.end_step(self._loss)

@@ -167,3 +167,38 @@ def test_schedule():
     for bad in (dict(every=0), dict(every=2.5), dict(start=-1), dict(start=5, stop=2)):
         with pytest.raises(ValueError, match="Schedule"):
             Schedule(**bad)
+
+
+def test_norm_in_chunks_matches_a_float64_sum_and_survives_float32_overflow():
+    a = rng.standard_normal(probes.NORM_CHUNK * 37 + 19).astype(numpy.float32)   # 37 chunks and a tail
+    exact = math.sqrt(math.fsum(float(v) ** 2 for v in a))
+    assert probes.norm(a) == pytest.approx(exact, rel=1e-6)
+    big = a * numpy.float32(1e20)   # finite, but the squares overflow float32
+    assert probes.norm(big) == pytest.approx(exact * 1e20, rel=1e-6)
+    for bad, expected in ((numpy.nan, math.isnan), (numpy.inf, math.isinf)):
+        b = a.copy()
+        b[1000] = bad
+        assert expected(probes.norm(b))
+
+
+def test_active_units_read_every_value_and_never_count_nan():
+    a = numpy.full((3, 2, 2, 2), -1.0)
+    a[2, 0, 1, 1] = 0.5          # unit 0 fires once, at one position of one sample
+    a[:, 1] = numpy.nan          # unit 1: NaN everywhere (never positive)
+    a[0, 1, 0, 0] = -2.0
+    assert probes.active_units(a).tolist() == [True, False]
+    assert probes.active_units(numpy.array([[numpy.nan, 1.0], [2.0, numpy.nan]])).tolist() == [True, True]
+
+
+@pytest.mark.parametrize("shape", [(50, 4), (20, 3, 5, 6)])
+def test_sample_rows_are_whole_rows_of_the_units_last_layout(shape):
+    a = rng.standard_normal(shape)
+    everything = rows_of(a)
+    assert probes.sample_rows(a, 10 ** 6).tolist() == everything   # all rows fit: all of them, in order
+    rows = probes.sample_rows(a, 60)
+    assert rows.shape == (60 // shape[1], shape[1])
+    as_lists = rows.tolist()
+    assert all(r in everything for r in as_lists)                   # whole rows, each a real one
+    assert len({tuple(r) for r in as_lists}) == len(as_lists)       # no row twice
+    assert numpy.array_equal(probes.sample_rows(a * 2, 60), rows * 2)   # the same rows every step
+    assert probes.sample_rows(a, 1).shape[0] == 2                   # at least two rows (spreads need them)
