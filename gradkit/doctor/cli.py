@@ -32,7 +32,8 @@ def _run(args) -> int:
     from . import scenarios
     if args.command:
         if args.command[0] != "run" or len(args.command) < 2:
-            raise SystemExit("gradkit doctor: expected 'run SCRIPT [ARGS...]', got " + " ".join(args.command))
+            from ..errors import ArgumentError
+            raise ArgumentError("expected 'run SCRIPT [ARGS...]', got " + " ".join(args.command))
         from .script import run_script
         return run_script(args.command[1], args.command[2:], out=args.out if args.out_given else None)
     from .remedies import try_remedies

@@ -133,6 +133,8 @@ ROWS = [
     ("doctor-field-unknown", ["doctor", "--model", "custom:colour=red", "--out", f"{T}/doc"], _nothing, ["colour=red"], 2),
     ("doctor-scenario-unknown", ["doctor", "--model", "resnet-9000", "--out", f"{T}/doc"], _nothing, ["'resnet-9000'"], 2),
     ("doctor-out-is-a-file", ["doctor", "--model", "deep-sigmoid", "--out", f"{T}/a-file"], _file, ["--out", "is a file"], 2),
+    ("doctor-run-without-script", ["doctor", "run"], _nothing, ["run SCRIPT"], 2),
+    ("doctor-script-missing", ["doctor", "run", f"{T}/nope.py"], _nothing, ["no such script"], 2),
     ("doctor-steps-zero", ["doctor", "--model", "deep-sigmoid", "--steps", "0"], _nothing, ["--steps"], 2),
     ("doctor-seed-negative", ["doctor", "--model", "deep-sigmoid", "--seed", "-5"], _nothing, ["--seed"], 2),
     ("tune-lr-text", TUNE + ["--lr", "abc"], _nothing, ["--lr", "'abc'", "not a number"], 2),
