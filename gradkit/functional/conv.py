@@ -36,6 +36,7 @@ from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
 
 DIRECT_MAX_CHANNEL_PAIRS = 96  # input channels x output channels (LeNet-5: 1 x 6 and 6 x 16)
 CHUNKED = True  # one group: im2col + GEMM a few images at a time (``_chunked``); False: the whole batch's columns
+WINOGRAD = False  # stride-1 3x3 forward and input gradient by Winograd F(2x2, 3x3) (``_winograd``)
 
 
 class _Geometry:
@@ -51,6 +52,11 @@ class _Geometry:
         # column-free loops where they beat im2col + GEMM (measured in bench/README.md): stride 1,
         # one group, few channels in times out (the GEMM's efficiency grows with both)
         self.direct = window.stride == (1, 1) and groups == 1 and x_shape[1] * w_shape[0] <= DIRECT_MAX_CHANNEL_PAIRS
+        # Winograd F(2x2, 3x3) where it applies (``_winograd``): the input gradient is then a stride-1
+        # 3x3 convolution of gy padded by 2 - p, so it needs p <= 2
+        self.winograd = (window.kernel == (3, 3) and window.stride == (1, 1) and window.dilation == (1, 1)
+                         and groups == 1)
+        self.winograd_input_grad = self.winograd and max(window.padding) <= 2
 
     def forward(self, x, w, b):
         """conv(x, w) + b as the NCHW view of an (O, N, OH, OW) array, and what ``weight_grad`` can
@@ -62,8 +68,12 @@ class _Geometry:
             over_batch(loops().conv_direct, x.shape[0], xp, *self.window.kernel, *self.window.dilation,
                        numpy.ascontiguousarray(w).reshape(w.shape[0], -1), bias, yc)
             return nchw(yc), xp
+        xp = self.window.padded(x) if self.groups == 1 and (CHUNKED or WINOGRAD and self.winograd) else None
+        if WINOGRAD and self.winograd:
+            yc = winograd().convolve(xp, w, b)
+            if yc is not None:  # None: an output is not finite; im2col + GEMM gives IEEE's (and torch's) values
+                return nchw(yc), xp if CHUNKED else None
         if self.groups == 1 and CHUNKED:  # a few images at a time, on each thread (``_chunked``)
-            xp = self.window.padded(x)
             ym = numpy.empty((w.shape[0], x.shape[0] * self.out_hw[0] * self.out_hw[1]), x.dtype)
             chunked().forward(self.plan(x.dtype), xp, w.reshape(w.shape[0], -1), b, ym)
             return self.output_from_matrix(ym), xp
@@ -97,7 +107,13 @@ class _Geometry:
         return chunked().Plan(self.window, self.x_shape, self.out_hw, dtype)
 
     def input_grad(self, gy, w):
-        """conv_grad_input: col2im(W^T @ gy), chunk by chunk for one group (``_chunked``)."""
+        """conv_grad_input: col2im(W^T @ gy), chunk by chunk for one group (``_chunked``), or for a
+        stride-1 3x3 window the convolution of gy, padded by 2 - p, with w flipped and transposed."""
+        if WINOGRAD and self.winograd_input_grad:
+            flipped = Window("conv2d", 3, 1, (2 - self.window.padding[0], 2 - self.window.padding[1]))
+            gxc = winograd().convolve(flipped.padded(gy), w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+            if gxc is not None:
+                return nchw(gxc)
         if self.groups == 1 and CHUNKED:
             dxp = self.window.padded_zeros(self.x_shape, gy.dtype)
             chunked().input_grad(self.plan(gy.dtype), w.reshape(w.shape[0], -1), self.output_matrix(gy)[0], dxp)
@@ -134,6 +150,12 @@ def chunked():
     """``_chunked`` (compiled loops: imported on first use, as ``_windows.loops``)."""
     from . import _chunked
     return _chunked
+
+
+def winograd():
+    """``_winograd`` (compiled loops: imported on first use)."""
+    from . import _winograd
+    return _winograd
 
 
 def _matmul(a, b):

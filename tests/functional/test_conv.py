@@ -36,21 +36,29 @@ def _conv(case):
             lambda x, w, b=None: TF.conv2d(x, w, b, stride, padding, dilation, groups))
 
 
-@pytest.fixture(params=["columns", "direct"])
+@pytest.fixture(params=["columns", "direct", "winograd"])
 def path(request, monkeypatch):
-    """Run a test with every stride-1 ungrouped conv on the column-free loops ("direct"), or on none
-    ("columns"), and count the calls of the direct loops, so a test can see which path it took."""
+    """Run a test with every stride-1 ungrouped conv on the column-free loops ("direct"), every
+    stride-1 3x3 one on Winograd F(2x2, 3x3) ("winograd", ``_winograd``), or neither ("columns"),
+    and count the calls of the direct loops and of Winograd, so a test can see which path it took."""
     monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PAIRS", 10**9 if request.param == "direct" else 0)
+    monkeypatch.setattr(conv_module, "WINOGRAD", request.param == "winograd")
     calls = []
     loops = conv_module.loops()
     for name in ("conv_direct", "conv_direct_weight"):
         kernel = getattr(loops, name)
         monkeypatch.setattr(loops, name, lambda *a, _k=kernel, _n=name: (calls.append(_n), _k(*a))[1])
+    winograd = conv_module.winograd()
+    monkeypatch.setattr(winograd, "convolve", lambda *a, _k=winograd.convolve: (calls.append("winograd"), _k(*a))[1])
     return request.param, calls
 
 
 def _direct_applies(case):
     return case[6] == 1 and case[9] == 1  # stride 1, one group
+
+
+def _winograd_applies(case):
+    return case[5] == (3, 3) and _direct_applies(case) and case[8] == 1  # 3x3, stride 1, one group, dilation 1
 
 
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
@@ -60,6 +68,8 @@ def test_against_torch(case, dtype, check, rng, path):
     check.against_torch(ours, theirs, _arrays(rng, case), dtype, what=f"conv2d {case}")
     mode, calls = path
     expected = ["conv_direct", "conv_direct_weight"] if mode == "direct" and _direct_applies(case) else []
+    if mode == "winograd" and _winograd_applies(case):
+        expected = ["winograd"] * (2 if case[7] <= 2 else 1)  # forward, input gradient (padding <= 2)
     assert calls == expected, f"{mode} path of {case} called {calls}"
 
 

@@ -27,6 +27,7 @@ def _rows_times_pixels(case):
 def images_per_chunk(request, monkeypatch):
     """Chunks of this many images (the conv's columns of one image times it)."""
     monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PAIRS", 0)  # every case by columns
+    monkeypatch.setattr(conv_module, "WINOGRAD", False)  # (``test_conv_winograd`` has its own)
     return request.param
 
 
@@ -62,6 +63,7 @@ def test_chunks_against_torch(case, dtype, images_per_chunk, monkeypatch, check,
 @pytest.mark.parametrize("case", CASES[:2])
 def test_gradcheck_with_chunks_of_two(case, monkeypatch, rng):
     monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PAIRS", 0)
+    monkeypatch.setattr(conv_module, "WINOGRAD", False)
     _chunk(monkeypatch, case, 2)
     small = (3,) + case[1:]
     assert gk.autograd.gradcheck(_conv(small)[0], tuple(_arrays(rng, small)))
@@ -78,6 +80,7 @@ def _step(case, arrays):
 def test_chunks_agree_with_the_whole_batch_columns(case, images_per_chunk, monkeypatch, rng):
     arrays = _arrays(rng, case, numpy.float32)
     _chunk(monkeypatch, case, images_per_chunk)
+    monkeypatch.setattr(conv_module, "WINOGRAD", False)
     chunked = _step(case, arrays)
     monkeypatch.setattr(conv_module, "CHUNKED", False)
     whole = _step(case, arrays)
@@ -90,6 +93,7 @@ def test_chunks_agree_with_the_whole_batch_columns(case, images_per_chunk, monke
 def test_any_thread_count_gives_the_same_bits_and_so_does_a_second_run(case, dtype, monkeypatch, rng):
     monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PAIRS", 0)
     monkeypatch.setattr(threads, "MIN_LOOP_SIZE", 0)
+    monkeypatch.setattr(conv_module, "WINOGRAD", False)
     _chunk(monkeypatch, case, 1)
     arrays = _arrays(rng, case, dtype)
     before = threads.get_num_threads()
