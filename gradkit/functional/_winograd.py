@@ -42,12 +42,14 @@ CHUNK_ELEMENTS = 1 << 16  # transformed values per chunk (V and M each; 256 KB o
 _jit = njit(cache=True, nogil=True)
 
 _G = numpy.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+_GG = numpy.kron(_G, _G).T  # (9, 16): row 3 i + j, column 4 a + b holds G[a, i] G[b, j]
 
 
 def filters(w):
-    """U[4 a + b, o, c] = (G w[o, c] G^T)[a, b]: (16, O, C), computed in float64, in w's dtype."""
-    u = numpy.einsum("ai,ocij,bj->aboc", _G, numpy.asarray(w, numpy.float64), _G)
-    return numpy.ascontiguousarray(u.reshape(16, w.shape[0], w.shape[1]), dtype=w.dtype)
+    """U[4 a + b, o, c] = (G w[o, c] G^T)[a, b]: (16, O, C), computed in float64, in w's dtype (one
+    (O C, 9) @ (9, 16) product: an einsum over the 3x3 blocks took 1.1 ms at 64 channels)."""
+    u = numpy.asarray(w, numpy.float64).reshape(-1, 9) @ _GG
+    return numpy.ascontiguousarray(u.T.reshape(16, w.shape[0], w.shape[1]), dtype=w.dtype)
 
 
 @_jit
