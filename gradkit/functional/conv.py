@@ -37,6 +37,8 @@ from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
 DIRECT_MAX_CHANNEL_PAIRS = 96  # input channels x output channels (LeNet-5: 1 x 6 and 6 x 16)
 CHUNKED = True  # one group: im2col + GEMM a few images at a time (``_chunked``); False: the whole batch's columns
 WINOGRAD = False  # stride-1 3x3 forward and input gradient by Winograd F(2x2, 3x3) (``_winograd``)
+WINOGRAD_MIN_CHANNEL_PAIRS = 1024  # C x O from which Winograd beat im2col + GEMM (bench/README.md, session 7)
+WINOGRAD_MAX_TILE_WASTE = 1.1  # at most 10% more outputs in the 2x2 tiles than in the plane (7x7: 31%)
 
 
 class _Geometry:
@@ -54,8 +56,10 @@ class _Geometry:
         self.direct = window.stride == (1, 1) and groups == 1 and x_shape[1] * w_shape[0] <= DIRECT_MAX_CHANNEL_PAIRS
         # Winograd F(2x2, 3x3) where it applies (``_winograd``): the input gradient is then a stride-1
         # 3x3 convolution of gy padded by 2 - p, so it needs p <= 2
+        oh, ow = self.out_hw
         self.winograd = (window.kernel == (3, 3) and window.stride == (1, 1) and window.dilation == (1, 1)
-                         and groups == 1)
+                         and groups == 1 and x_shape[1] * w_shape[0] >= WINOGRAD_MIN_CHANNEL_PAIRS
+                         and (oh + oh % 2) * (ow + ow % 2) <= WINOGRAD_MAX_TILE_WASTE * oh * ow)
         self.winograd_input_grad = self.winograd and max(window.padding) <= 2
 
     def forward(self, x, w, b):
