@@ -43,6 +43,8 @@ def path(request, monkeypatch):
     and count the calls of the direct loops and of Winograd, so a test can see which path it took."""
     monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PAIRS", 10**9 if request.param == "direct" else 0)
     monkeypatch.setattr(conv_module, "WINOGRAD", request.param == "winograd")
+    monkeypatch.setattr(conv_module, "WINOGRAD_MIN_CHANNEL_PAIRS", 0)  # the small cases too
+    monkeypatch.setattr(conv_module, "WINOGRAD_MAX_TILE_WASTE", 4.0)  # a 1x1 output in a 2x2 tile too
     calls = []
     loops = conv_module.loops()
     for name in ("conv_direct", "conv_direct_weight"):
