@@ -52,88 +52,92 @@ def _extremes(rows):
     """min and max of ``rows``, every value known to be finite (so the compiler may assume it: this loop
     vectorises, the careful one in ``summary`` does not)."""
     smallest, largest = math.inf, -math.inf
-    for i in range(rows.shape[0]):
+    for b in range(rows.shape[0]):
         for j in range(rows.shape[1]):
-            v = numpy.float64(rows[i, j])
-            smallest = min(smallest, v)
-            largest = max(largest, v)
+            for p in range(rows.shape[2]):
+                v = numpy.float64(rows[b, j, p])
+                smallest = min(smallest, v)
+                largest = max(largest, v)
     return smallest, largest
 
 
 @_jit
 def summary(rows, bins, low_saturated, high_saturated, low, high, counts):
-    """The statistics of a (rows, units) array: mean, std, rms and min/max of its finite values,
-    the two spreads (std over rows per unit, std over units per row, each averaged and divided by the
-    rms), the share of values <= low_saturated or >= high_saturated, and the count of finite values;
-    ``counts`` (length ``bins``) gets the histogram of the finite values over [low, high] (NaN: their
-    min to max). Returned as a float64 array indexed by the module's constants."""
-    k, c = rows.shape
-    n = k * c
+    """The statistics of the (rows, units) layout of ``rows`` (samples, units, positions), row (b, p)
+    being rows[b, :, p]: mean, std, rms and min/max of the finite values, the two spreads (std over rows
+    per unit, std over units per row, each averaged and divided by the rms), the share of values
+    <= low_saturated or >= high_saturated, and the count of finite values; ``counts`` (length ``bins``)
+    gets the histogram of the finite values over [low, high] (NaN: their min to max). Returned as a
+    float64 array indexed by the module's constants."""
+    k, c, positions = rows.shape
+    n = k * c * positions
     out = numpy.zeros(9)
     column = numpy.zeros(c)
-    row_mean = numpy.zeros(k)
+    row_mean = numpy.zeros((k, positions))
     total, saturated, check = 0.0, 0.0, 0.0
-    for i in range(k):   # the sums; check turns NaN at the first NaN or Inf (x * 0)
-        row = 0.0
-        for j in range(c):
-            v = numpy.float64(rows[i, j])
-            row += v
-            column[j] += v
-            check += v * 0.0
-            saturated += (v <= low_saturated) | (v >= high_saturated)
-        row_mean[i] = row / c
-        total += row
+    for b in range(k):   # the sums; check turns NaN at the first NaN or Inf (x * 0)
+        for p in range(positions):
+            row = 0.0
+            for j in range(c):
+                v = numpy.float64(rows[b, j, p])
+                row += v
+                column[j] += v
+                check += v * 0.0
+                saturated += (v <= low_saturated) | (v >= high_saturated)
+            row_mean[b, p] = row / c
+            total += row
     mean = total / n
     for j in range(c):
-        column[j] /= k
+        column[j] /= k * positions
     if check == 0.0:
         finite = float(n)
         smallest, largest = _extremes(rows)
     else:   # some value is NaN or Inf: the histogram's range comes from the finite ones
         finite, smallest, largest = 0.0, math.inf, -math.inf
-        for i in range(k):
+        for b in range(k):
             for j in range(c):
-                v = numpy.float64(rows[i, j])
-                if math.isfinite(v):
-                    finite += 1.0
-                    smallest = min(smallest, v)
-                    largest = max(largest, v)
+                for p in range(positions):
+                    v = numpy.float64(rows[b, j, p])
+                    if math.isfinite(v):
+                        finite += 1.0
+                        smallest = min(smallest, v)
+                        largest = max(largest, v)
     if math.isnan(low):
         low, high = (smallest, largest) if finite > 0 else (0.0, 1.0)
     if high <= low:
         low, high = low - 0.5, low + 0.5
     deviation, squares, across_units = 0.0, 0.0, 0.0
     along = numpy.zeros(c)
-    for i in range(k):
-        row = 0.0
-        m = row_mean[i]
-        for j in range(c):
-            v = numpy.float64(rows[i, j])
-            d = v - mean
-            deviation += d * d
-            squares += v * v
-            e = v - column[j]
-            along[j] += e * e
-            f = v - m
-            row += f * f
-        across_units += math.sqrt(row / c)
     scale = bins / (high - low)
     top = bins - 1.0
-    for i in range(k):   # bin floor((v - low) / width), clipped to the end bins; finite values only
-        for j in range(c):
-            v = numpy.float64(rows[i, j])
-            if check == 0.0 or math.isfinite(v):
-                counts[int(min(max((v - low) * scale, 0.0), top))] += 1
+    for b in range(k):
+        for p in range(positions):
+            row = 0.0
+            m = row_mean[b, p]
+            for j in range(c):
+                v = numpy.float64(rows[b, j, p])
+                d = v - mean
+                deviation += d * d
+                squares += v * v
+                e = v - column[j]
+                along[j] += e * e
+                f = v - m
+                row += f * f
+            across_units += math.sqrt(row / c)
+            for j in range(c):   # bin floor((v - low) / width), clipped to the end bins; finite values only
+                v = numpy.float64(rows[b, j, p])
+                if check == 0.0 or math.isfinite(v):
+                    counts[int(min(max((v - low) * scale, 0.0), top))] += 1
     rms = math.sqrt(squares / n)
     over_rows = 0.0
     for j in range(c):
-        over_rows += math.sqrt(along[j] / k)
+        over_rows += math.sqrt(along[j] / (k * positions))
     out[MEAN], out[STD], out[RMS] = mean, math.sqrt(deviation / n), rms
     out[LOW], out[HIGH] = low, high
-    if rms != 0.0 and k >= 2:
+    if rms != 0.0 and k * positions >= 2:
         out[SAMPLE_SPREAD] = over_rows / c / rms
     if rms != 0.0 and c >= 2:
-        out[UNIT_SPREAD] = across_units / k / rms
+        out[UNIT_SPREAD] = across_units / (k * positions) / rms
     out[SATURATED], out[FINITE] = saturated / n, finite
     return out
 
@@ -207,3 +211,15 @@ def weight_sums(before, after):
             e = numpy.float64(after[i, j]) - v
             step += e * e
     return size, centred, step
+
+
+@_jit
+def activation(a, rows, bins, low_saturated, high_saturated, active, counts):
+    """``active_units(a, active)`` over every value of ``a`` and, when every value is finite, ``summary``
+    of ``rows`` (a view of some of a's samples and positions); None when a value is NaN or Inf (``active``
+    then unchanged)."""
+    fired = active.copy()
+    if not active_units(a, fired):
+        return None
+    active[:] = fired
+    return summary(rows, bins, low_saturated, high_saturated, math.nan, math.nan, counts)

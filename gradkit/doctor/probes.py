@@ -41,22 +41,33 @@ def sample_rows(a, max_values: int | None) -> numpy.ndarray:
     at least 2 rows. The subset depends only on the shape, so a measured step costs the same however large
     the batch and every step reads the same places. The mean, std, spreads, histogram and saturated share
     of the rows estimate those of the whole array; whether a unit ever fires does not (``active_units``
-    reads every value). ``max_values=None``: every row."""
+    reads every value). ``max_values=None``: every row. (``summary`` reads the same rows in place.)"""
+    view = _subset(_three_axes(a), max_values)
+    return numpy.moveaxis(view, 1, -1).reshape(-1, view.shape[1])
+
+
+def _three_axes(a) -> numpy.ndarray:
+    """(N, C, *positions) as a C-contiguous float32/float64 (N, C, positions) array (a view when it can be)."""
     a = numpy.asarray(a)
     if a.ndim < 2:
         _units_last(a)   # names the bad layout
-    n, c = a.shape[:2]
-    view = a.reshape(n, c, -1) if n and c else a.reshape(n, c, int(numpy.prod(a.shape[2:], dtype=numpy.int64)))
-    per_sample = view.shape[1] * view.shape[2]
-    if max_values is not None and n * per_sample > max_values:
-        fit = max_values // max(per_sample, 1)
-        if fit >= 2:
-            view = view[::-(-n // fit)]
-        else:
-            view = view[::max(n // 2, 1)][:2, :, ::-(-2 * per_sample // max(max_values, 1))]
-    if view.shape[2] == 1:
-        return view[:, :, 0]   # (N, C): rows as they are, read in place (a strided view)
-    return numpy.ascontiguousarray(numpy.moveaxis(view, 1, -1).reshape(-1, c))
+    if a.dtype not in _FLOATS:
+        a = a.astype(numpy.float64)
+    if not a.flags.c_contiguous:
+        a = numpy.ascontiguousarray(a)
+    return a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
+
+
+def _subset(view: numpy.ndarray, max_values: int | None) -> numpy.ndarray:
+    """The samples and positions ``sample_rows`` reads, as a strided (N', C, positions') view of ``view``."""
+    n, c, positions = view.shape
+    per_sample = c * positions
+    if max_values is None or n * per_sample <= max_values:
+        return view
+    fit = max_values // max(per_sample, 1)
+    if fit >= 2:
+        return view[::-(-n // fit)]
+    return view[::max(n // 2, 1)][:2, :, ::-(-2 * per_sample // max(max_values, 1))]
 
 
 class Summary(NamedTuple):
@@ -83,28 +94,54 @@ def summary(a, bins: int = 30, activation: str | None = None, value_range=None,
       their min to max): value v falls in bin floor((v - low) / width), the top edge in the last bin,
       values outside the range in the end bins.
 
-    ``max_values``: read only the rows ``sample_rows`` picks. Every sum is accumulated in float64
-    whatever the array's dtype."""
-    rows = _floating(sample_rows(a, max_values))
+    ``max_values``: read only the rows ``sample_rows`` picks (in place). Every sum is accumulated in
+    float64 whatever the array's dtype."""
+    view = numpy.ascontiguousarray(_subset(_three_axes(a), max_values))   # contiguous: the loops vectorise
     counts = numpy.zeros(bins, dtype=numpy.int64)
-    low_saturated, high_saturated = (saturation_bounds(activation) if activation in ("sigmoid", "tanh")
-                                     else (-math.inf, math.inf))
     low, high = (math.nan, math.nan) if value_range is None else (float(value_range[0]), float(value_range[1]))
-    if rows.size == 0:
+    if view.size == 0:
         low, high = (0.0, 1.0) if value_range is None else (low, high)
         if high <= low:
             low, high = low - 0.5, low + 0.5
         return Summary(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, counts, _edges(low, high, bins))
-    out = _loops.summary(rows, bins, low_saturated, high_saturated, low, high, counts)
-    return Summary(float(out[_loops.MEAN]), float(out[_loops.STD]), float(out[_loops.RMS]),
-                   float(out[_loops.SAMPLE_SPREAD]), float(out[_loops.UNIT_SPREAD]),
-                   float(out[_loops.SATURATED]), counts, _edges(out[_loops.LOW], out[_loops.HIGH], bins))
+    out = _loops.summary(view, bins, *_tails(activation), low, high, counts)
+    return _as_summary(out, counts, bins)
+
+
+def activation_numbers(a, active: numpy.ndarray, bins: int = 30, activation: str | None = None,
+                       max_values: int | None = None) -> Summary | None:
+    """What the doctor reads of an activation on a measured step, in one call: ``active`` (one bool per
+    unit) OR-ed with ``active_units(a)`` (every value), and ``summary(a, bins, activation,
+    max_values=max_values)``; None, with ``active`` left as it was, when a value of ``a`` is NaN or Inf."""
+    view = _three_axes(a)
+    subset = numpy.ascontiguousarray(_subset(view, max_values))   # contiguous: the loops vectorise
+    counts = numpy.zeros(bins, dtype=numpy.int64)
+    if view.size == 0:
+        return summary(a, bins, activation)
+    out = _loops.activation(view, subset, bins, *_tails(activation), active, counts)
+    return None if out is None else _as_summary(out, counts, bins)
+
+
+def _tails(activation: str | None) -> tuple[float, float]:
+    return saturation_bounds(activation) if activation in ("sigmoid", "tanh") else (-math.inf, math.inf)
+
+
+def _as_summary(out: numpy.ndarray, counts: numpy.ndarray, bins: int) -> Summary:
+    v = out.tolist()
+    return Summary(v[_loops.MEAN], v[_loops.STD], v[_loops.RMS], v[_loops.SAMPLE_SPREAD], v[_loops.UNIT_SPREAD],
+                   v[_loops.SATURATED], counts, _edges(v[_loops.LOW], v[_loops.HIGH], bins))
 
 
 def _edges(low: float, high: float, bins: int) -> numpy.ndarray:
-    edges = low + (high - low) / bins * numpy.arange(bins + 1)
+    if bins not in _STEPS:
+        _STEPS[bins] = numpy.arange(bins + 1) / bins
+    edges = _STEPS[bins] * (high - low) + low
     edges[-1] = high
     return edges
+
+
+_STEPS: dict = {}
+_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
 def _column(a) -> numpy.ndarray:
@@ -170,12 +207,8 @@ def active_units(a) -> numpy.ndarray:
 
 def active_and_finite(a) -> tuple[numpy.ndarray, bool]:
     """``active_units(a)`` and whether every value of ``a`` is finite, in one read of every value."""
-    a = numpy.asarray(a)
-    if a.ndim < 2:
-        _units_last(a)   # names the bad layout
-    positions = int(numpy.prod(a.shape[2:], dtype=numpy.int64))
-    view = numpy.ascontiguousarray(_floating(a)).reshape(a.shape[0], a.shape[1], positions)
-    active = numpy.zeros(a.shape[1], dtype=bool)
+    view = _three_axes(a)
+    active = numpy.zeros(view.shape[1], dtype=bool)
     finite = _loops.active_units(view, active)
     return active, bool(finite)
 

@@ -97,7 +97,7 @@ class Recorder:
         self.validation: list[dict] = []        # {"step", "loss", "accuracy"} where measured
         self.nonfinite: list[dict] = []         # events: step, where, detail
         self._active = collections.defaultdict(lambda: collections.deque(maxlen=window))
-        self._handles, self._current, self._before = [], None, {}
+        self._handles, self._current, self._before, self._buffers = [], None, {}, {}
         self._grad_norms: dict = {}             # id(parameter) -> gradient norm, on the measured step
         self.paused = False
 
@@ -107,8 +107,14 @@ class Recorder:
             self._current = None
             return
         self._current, self._grad_norms = StepProbe(step), {}
-        self._before = {layer.name: self.adapter.weight(layer.module).copy()
-                        for layer in self.layers if layer.kind == "weight"}
+        for layer in self.layers:   # the weights before the step, into buffers kept from step to step
+            if layer.kind == "weight":
+                weight = self.adapter.weight(layer.module)
+                buffer = self._buffers.get(layer.name)
+                if buffer is None or buffer.shape != weight.shape or buffer.dtype != weight.dtype:
+                    buffer = self._buffers[layer.name] = numpy.empty_like(weight)
+                numpy.copyto(buffer, weight)
+                self._before[layer.name] = buffer
         self._handles.append(self.model.register_forward_hook(self._model_hook))
         for layer in self.layers:
             hook = self._weight_hook(layer) if layer.kind == "weight" else self._activation_hook(layer)
@@ -213,12 +219,12 @@ class Recorder:
             a = self.adapter.numpy(output)
             if a.ndim < 2:
                 return None
-            active, finite = probes.active_and_finite(a)   # every value
-            if not finite:
+            active = numpy.zeros(a.shape[1], dtype=bool)   # read from every value
+            s = probes.activation_numbers(a, active, self.bins, layer.activation, ACTIVATION_VALUES)
+            if s is None:
                 self.note_nonfinite(self._current.step, f"forward:{layer.name}",
                                     f"{layer.label} produced NaN/Inf {tuple(a.shape)}")
                 return None
-            s = probes.summary(a, self.bins, layer.activation, max_values=ACTIVATION_VALUES)
             slot[q.MEAN], slot[q.STD], slot[q.HISTOGRAM] = s.mean, s.std, (s.counts, s.edges)
             slot[q.SAMPLE_SPREAD], slot[q.UNIT_SPREAD] = s.sample_spread, s.unit_spread
             if layer.activation in ("sigmoid", "tanh"):
