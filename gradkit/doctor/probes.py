@@ -41,7 +41,7 @@ def sample_rows(a, max_values: int | None) -> numpy.ndarray:
     at least 2 rows. The subset depends only on the shape, so a measured step costs the same however large
     the batch and every step reads the same places. The mean, std, spreads, histogram and saturated share
     of the rows estimate those of the whole array; whether a unit ever fires does not (``active_units``
-    reads every value). ``max_values=None``: every row. (``summary`` reads the same rows in place.)"""
+    reads every value). ``max_values=None``: every row. (``summary`` reads the same rows.)"""
     view = _subset(_three_axes(a), max_values)
     return numpy.moveaxis(view, 1, -1).reshape(-1, view.shape[1])
 
@@ -94,7 +94,7 @@ def summary(a, bins: int = 30, activation: str | None = None, value_range=None,
       their min to max): value v falls in bin floor((v - low) / width), the top edge in the last bin,
       values outside the range in the end bins.
 
-    ``max_values``: read only the rows ``sample_rows`` picks (in place). Every sum is accumulated in
+    ``max_values``: read only the rows ``sample_rows`` picks. Every sum is accumulated in
     float64 whatever the array's dtype."""
     view = numpy.ascontiguousarray(_subset(_three_axes(a), max_values))   # contiguous: the loops vectorise
     counts = numpy.zeros(bins, dtype=numpy.int64)
