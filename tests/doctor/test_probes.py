@@ -169,8 +169,8 @@ def test_schedule():
             Schedule(**bad)
 
 
-def test_norm_in_chunks_matches_a_float64_sum_and_survives_float32_overflow():
-    a = rng.standard_normal(probes.NORM_CHUNK * 37 + 19).astype(numpy.float32)   # 37 chunks and a tail
+def test_norm_matches_a_float64_sum_and_survives_float32_overflow():
+    a = rng.standard_normal(512 * 37 + 19).astype(numpy.float32)
     exact = math.sqrt(math.fsum(float(v) ** 2 for v in a))
     assert probes.norm(a) == pytest.approx(exact, rel=1e-6)
     big = a * numpy.float32(1e20)   # finite, but the squares overflow float32
@@ -190,15 +190,62 @@ def test_active_units_read_every_value_and_never_count_nan():
     assert probes.active_units(numpy.array([[numpy.nan, 1.0], [2.0, numpy.nan]])).tolist() == [True, True]
 
 
-@pytest.mark.parametrize("shape", [(50, 4), (20, 3, 5, 6)])
+@pytest.mark.parametrize("shape", [(50, 4), (20, 3, 5, 6), (7, 40, 9)])
 def test_sample_rows_are_whole_rows_of_the_units_last_layout(shape):
     a = rng.standard_normal(shape)
     everything = rows_of(a)
     assert probes.sample_rows(a, 10 ** 6).tolist() == everything   # all rows fit: all of them, in order
+    assert probes.sample_rows(a, None).tolist() == everything
     rows = probes.sample_rows(a, 60)
-    assert rows.shape == (60 // shape[1], shape[1])
+    assert rows.shape[1] == shape[1]
+    assert 2 <= rows.shape[0] and rows.size <= max(60, 2 * shape[1])
     as_lists = rows.tolist()
     assert all(r in everything for r in as_lists)                   # whole rows, each a real one
     assert len({tuple(r) for r in as_lists}) == len(as_lists)       # no row twice
     assert numpy.array_equal(probes.sample_rows(a * 2, 60), rows * 2)   # the same rows every step
-    assert probes.sample_rows(a, 1).shape[0] == 2                   # at least two rows (spreads need them)
+    assert probes.sample_rows(a, 1).shape[0] >= 2                   # at least two rows (spreads need them)
+
+
+def test_sample_rows_take_every_s_th_sample_whole_or_two_samples_thinned():
+    a = rng.standard_normal((100, 10))
+    assert probes.sample_rows(a, 250).tolist() == a[::4].tolist()   # 25 samples fit: every 4th (25 kept)
+    images = rng.standard_normal((8, 3, 10, 10))                      # 300 values a sample
+    rows = probes.sample_rows(images, 200)                            # not even one sample fits
+    picked = images[[0, 4]].reshape(2, 3, 100)[:, :, ::3]             # first and middle, every 3rd position
+    assert rows.tolist() == numpy.moveaxis(picked, 1, -1).reshape(-1, 3).tolist()
+
+
+def test_summary_matches_the_single_probes_in_float32_and_float64():
+    a = rng.standard_normal((30, 8, 3, 3)) * 2 + 0.5
+    for dtype in (numpy.float64, numpy.float32):
+        x = a.astype(dtype)
+        s = probes.summary(x, bins=9, activation="tanh")
+        flat = numpy.ravel(x).astype(numpy.float64).tolist()
+        assert s.mean == pytest.approx(sum(flat) / len(flat), rel=1e-6)
+        assert s.std == pytest.approx(slow_std(flat), rel=1e-6)
+        assert s.rms == pytest.approx(slow_rms(flat), rel=1e-6)
+        assert (s.sample_spread, s.unit_spread) == (probes.sample_spread(x), probes.unit_spread(x))
+        assert s.saturation == probes.saturation_share(x, "tanh")
+        counts, edges = probes.histogram(x, bins=9)
+        assert s.counts.tolist() == counts.tolist() and s.edges.tolist() == edges.tolist()
+
+
+def test_active_and_finite_flags_every_nan_and_inf():
+    a = numpy.abs(rng.standard_normal((5, 4, 3))).astype(numpy.float32) + 1
+    a[:, 2] = -1.0                                                   # unit 2 never fires
+    assert probes.active_and_finite(a)[0].tolist() == [True, True, False, True]
+    assert probes.active_and_finite(a)[1]
+    for bad in (numpy.nan, numpy.inf, -numpy.inf):
+        b = a.copy()
+        b[3, 1, 2] = bad
+        active, finite = probes.active_and_finite(b)
+        assert not finite and active.tolist() == [True, True, False, True]
+
+
+def test_weight_numbers_in_one_read_equal_the_single_probes():
+    before, after = rng.standard_normal((6, 5, 3)), rng.standard_normal((6, 5, 3))
+    size, spread, ratio = probes.weight_numbers(before, after)
+    assert size == pytest.approx(probes.norm(before))
+    assert spread == pytest.approx(probes.row_spread(before)) and ratio == pytest.approx(probes.update_ratio(before, after))
+    assert probes.weight_numbers(before)[2] == 0.0
+    assert probes.weight_numbers(numpy.zeros((3, 2)), numpy.ones((3, 2))) == (0.0, 0.0, math.inf)
