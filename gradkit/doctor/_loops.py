@@ -223,3 +223,21 @@ def activation(a, rows, bins, low_saturated, high_saturated, active, counts):
         return None
     active[:] = fired
     return summary(rows, bins, low_saturated, high_saturated, math.nan, math.nan, counts)
+
+
+@_jit
+def probability_rows(a, tolerance):
+    """Is every row of the (batch, classes) array a probability vector: entries >= 0 (not NaN) summing
+    to 1 within ``tolerance``? False for an empty array."""
+    if a.size == 0:
+        return False
+    for i in range(a.shape[0]):
+        total = 0.0
+        for j in range(a.shape[1]):
+            v = numpy.float64(a[i, j])
+            if not v >= 0.0:
+                return False
+            total += v
+        if not abs(total - 1.0) <= tolerance:
+            return False
+    return True

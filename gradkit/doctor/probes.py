@@ -155,9 +155,11 @@ def mean_std(a) -> tuple[float, float]:
     return mean, std
 
 
-def moments(a) -> tuple[float, float, float]:
-    """(mean, std, rms) of every element, in two passes, summed in float64."""
-    flat = _flat(a)
+def moments(a, max_values: int | None = None) -> tuple[float, float, float]:
+    """(mean, std, rms) of every element, in two passes, summed in float64; ``max_values``: of the
+    samples and positions ``sample_rows`` picks (for an array of two or more dimensions)."""
+    a = numpy.asarray(a)
+    flat = _flat(a) if max_values is None or a.ndim < 2 else _flat(_subset(_three_axes(a), max_values))
     if flat.size == 0:
         return math.nan, math.nan, 0.0
     return _loops.moments(flat)
@@ -263,7 +265,10 @@ def _floating(a) -> numpy.ndarray:
 
 def _flat(a) -> numpy.ndarray:
     """``a`` as a contiguous float32 or float64 vector (a view when it can be)."""
-    return numpy.ascontiguousarray(_floating(a)).reshape(-1)
+    a = numpy.asarray(a)
+    if a.dtype not in _FLOATS:
+        a = a.astype(numpy.float64)
+    return a.reshape(-1) if a.flags.c_contiguous else numpy.ascontiguousarray(a).reshape(-1)
 
 
 def weight_numbers(before, after=None) -> tuple[float, float, float]:
@@ -277,6 +282,13 @@ def weight_numbers(before, after=None) -> tuple[float, float, float]:
     if size == 0.0:
         return 0.0, 0.0, (0.0 if step == 0.0 else math.inf)
     return size, centred / size, step / size
+
+
+def weight_sample(weight, max_values: int) -> numpy.ndarray:
+    """A copy of at most about ``max_values`` elements of ``weight``, every k-th in memory order (spread over
+    every unit), k fixed by the size: the same places of the same weights before and after a step."""
+    flat = _flat(weight)
+    return flat[::max(1, -(-flat.size // max_values))].copy()
 
 
 def update_ratio(before, after) -> float:
@@ -304,9 +316,10 @@ PROBABILITY_TOLERANCE = 1e-3
 
 def probability_rows(a) -> bool:
     """Is every row of ``a`` (batch, classes) a probability vector: entries >= 0 summing to 1?"""
-    a = numpy.asarray(a, dtype=numpy.float64)
-    return bool(a.size) and bool((a >= 0).all()) and bool(
-        (numpy.abs(a.sum(axis=1) - 1.0) <= PROBABILITY_TOLERANCE).all())
+    a = numpy.asarray(a)
+    if a.ndim != 2:
+        raise ValueError(f"probability_rows: expected an array of shape (batch, classes), got shape {a.shape}")
+    return bool(_loops.probability_rows(_floating(a), PROBABILITY_TOLERANCE))
 
 
 def softmax_floor(classes: int) -> float:
@@ -335,8 +348,8 @@ def _fingerprint_weights(n: int) -> numpy.ndarray:
 
 
 def all_finite(a) -> bool:
-    """True when no element of ``a`` is NaN or infinite."""
-    return bool(numpy.isfinite(numpy.asarray(a)).all())
+    """True when no element of ``a`` is NaN or infinite (one vectorised pass, no temporary)."""
+    return bool(_loops.all_finite(_flat(a)))
 
 
 def loss_trend(losses, window: float = 0.2) -> dict:

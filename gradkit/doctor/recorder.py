@@ -39,6 +39,13 @@ from .schedule import Schedule
 # the doctor watching a PyTorch loop).
 ACTIVATION_VALUES = 4096
 
+# Weights the update ratio ||W_after - W_before|| / ||W_before|| reads (every k-th in memory order, the same
+# places before and after the step, ``probes.weight_sample``): a layer's weights are not copied whole each
+# measured step. Over 4096 weights spread across every unit the ratio is within a few per cent of the
+# whole layer's; the rules read it on a log scale (too high or too low by a factor of 10 or more). The
+# weight norm and row spread read every weight.
+UPDATE_VALUES = 4096
+
 
 @dataclass
 class Layer:
@@ -97,7 +104,7 @@ class Recorder:
         self.validation: list[dict] = []        # {"step", "loss", "accuracy"} where measured
         self.nonfinite: list[dict] = []         # events: step, where, detail
         self._active = collections.defaultdict(lambda: collections.deque(maxlen=window))
-        self._handles, self._current, self._before, self._buffers = [], None, {}, {}
+        self._handles, self._current, self._before = [], None, {}
         self._grad_norms: dict = {}             # id(parameter) -> gradient norm, on the measured step
         self.paused = False
 
@@ -107,14 +114,11 @@ class Recorder:
             self._current = None
             return
         self._current, self._grad_norms = StepProbe(step), {}
-        for layer in self.layers:   # the weights before the step, into buffers kept from step to step
+        for layer in self.layers:   # the weights before the step: their norms, and a sample for the update
             if layer.kind == "weight":
                 weight = self.adapter.weight(layer.module)
-                buffer = self._buffers.get(layer.name)
-                if buffer is None or buffer.shape != weight.shape or buffer.dtype != weight.dtype:
-                    buffer = self._buffers[layer.name] = numpy.empty_like(weight)
-                numpy.copyto(buffer, weight)
-                self._before[layer.name] = buffer
+                size, spread, _ = probes.weight_numbers(weight)
+                self._before[layer.name] = (size, spread, probes.weight_sample(weight, UPDATE_VALUES))
         self._handles.append(self.model.register_forward_hook(self._model_hook))
         for layer in self.layers:
             hook = self._weight_hook(layer) if layer.kind == "weight" else self._activation_hook(layer)
@@ -179,8 +183,7 @@ class Recorder:
         adapter = self.adapter
         x = next((adapter.numpy(v) for v in inputs if adapter.is_tensor(v) or isinstance(v, numpy.ndarray)), None)
         if x is not None and numpy.issubdtype(x.dtype, numpy.floating) and x.size:
-            rows = probes.sample_rows(x, ACTIVATION_VALUES) if x.ndim >= 2 else x
-            mean, std, scale = probes.moments(rows)
+            mean, std, scale = probes.moments(x, ACTIVATION_VALUES)
             if math.isfinite(scale):
                 probe.model[q.INPUT_RMS], probe.model[q.INPUT_MEAN], probe.model[q.INPUT_STD] = scale, mean, std
         if adapter.is_tensor(output):
@@ -244,17 +247,17 @@ class Recorder:
         slot = probe.layers.setdefault(layer.name, {})
         weight = layer.module.weight
         after = self.adapter.weight(layer.module)   # the probes accumulate in float64 themselves
-        before = self._before.get(layer.name, after)
-        slot[q.WEIGHT_NORM], slot[q.ROW_SPREAD], slot[q.UPDATE_RATIO] = probes.weight_numbers(before, after)
-        size = slot[q.WEIGHT_NORM]
+        sample = probes.weight_sample(after, UPDATE_VALUES)
+        size, spread, before = self._before.get(layer.name) or (*probes.weight_numbers(after)[:2], sample)
+        slot[q.WEIGHT_NORM], slot[q.ROW_SPREAD] = size, spread
+        slot[q.UPDATE_RATIO] = probes.update_ratio(before, sample)
         grad_norm = self.grad_norm(weight)
         if grad_norm is not None:
             slot[q.WEIGHT_GRAD_NORM] = grad_norm
             # a NaN/Inf anywhere makes the norm NaN/Inf: the full check only runs when it is
             if not math.isfinite(grad_norm) and not probes.all_finite(self.adapter.grad(weight)):
                 self.note_nonfinite(step, f"grad:{layer.name}", f"the weight gradient of {layer.label} is NaN/Inf")
-        # finite ||before|| and ||after - before||: finite weights
-        if not (math.isfinite(size) and math.isfinite(slot[q.UPDATE_RATIO])) and not probes.all_finite(after):
+        if not probes.all_finite(after):   # every weight (the update ratio reads a sample)
             self.note_nonfinite(step, f"weight:{layer.name}", f"the weights of {layer.label} became NaN/Inf")
 
     def grad_norm(self, param) -> float | None:

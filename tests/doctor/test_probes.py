@@ -249,3 +249,39 @@ def test_weight_numbers_in_one_read_equal_the_single_probes():
     assert spread == pytest.approx(probes.row_spread(before)) and ratio == pytest.approx(probes.update_ratio(before, after))
     assert probes.weight_numbers(before)[2] == 0.0
     assert probes.weight_numbers(numpy.zeros((3, 2)), numpy.ones((3, 2))) == (0.0, 0.0, math.inf)
+
+
+def test_probability_rows_against_a_loop():
+    p = rng.dirichlet(numpy.ones(5), size=8)
+    cases = [p, p.astype(numpy.float32), p * 1.01, numpy.vstack([p, [[-0.1, 0.3, 0.3, 0.3, 0.2]]]),
+             numpy.vstack([p, [[numpy.nan, 0.25, 0.25, 0.25, 0.25]]]), numpy.zeros((0, 5)),
+             numpy.full((3, 4), 0.25 + probes.PROBABILITY_TOLERANCE / 8)]
+    for a in cases:
+        rows = numpy.asarray(a, dtype=numpy.float64).tolist()
+        expected = bool(rows) and all(all(v >= 0 for v in r) and abs(math.fsum(r) - 1) <= probes.PROBABILITY_TOLERANCE
+                                      for r in rows)
+        assert probes.probability_rows(a) is expected
+    with pytest.raises(ValueError, match=r"\(batch, classes\)"):
+        probes.probability_rows(numpy.ones(3))
+
+
+def test_moments_of_a_subset_are_those_of_the_rows_sample_rows_picks():
+    a = rng.standard_normal((40, 3, 7, 7)).astype(numpy.float32)
+    picked = probes.sample_rows(a, 600).astype(numpy.float64).ravel().tolist()
+    mean, std, scale = probes.moments(a, 600)
+    assert mean == pytest.approx(sum(picked) / len(picked), rel=1e-6)
+    assert std == pytest.approx(slow_std(picked), rel=1e-6) and scale == pytest.approx(slow_rms(picked), rel=1e-6)
+    assert probes.moments(a)[1] == pytest.approx(probes.mean_std(a)[1])
+
+
+def test_weight_sample_takes_the_same_spread_places_and_estimates_the_update_ratio():
+    w = rng.standard_normal((100, 784)).astype(numpy.float32)
+    sample = probes.weight_sample(w, 4096)
+    assert sample.tolist() == w.ravel()[::20].tolist()                 # every 20th: 3920 values over every unit
+    assert probes.weight_sample(w[:2, :3], 4096).tolist() == w[:2, :3].ravel().tolist()   # small: all of them
+    step = rng.standard_normal(w.shape).astype(numpy.float32) * 1e-3
+    step[:, :100] = 0                                                   # inputs that never move (MNIST's borders)
+    after = w + step
+    whole = probes.update_ratio(w, after)
+    estimate = probes.update_ratio(sample, probes.weight_sample(after, 4096))
+    assert estimate == pytest.approx(whole, rel=0.05)
