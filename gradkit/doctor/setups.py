@@ -214,9 +214,9 @@ def _mnist_pool(raw: bool = False):
     from ..data import load
     train, test = load("mnist-10k")
     images = numpy.concatenate([train.images, test.images]).astype(numpy.float64)
+    images = images if raw else images / 255.0
     images = images.reshape(-1, 14, 2, 14, 2).mean(axis=(2, 4)).reshape(len(images), -1)
     if not raw:
-        images = images / 255.0
         images = (images - images.mean()) / images.std()
     labels = numpy.concatenate([train.labels, test.labels]).astype(numpy.int64)
     images.setflags(write=False)
