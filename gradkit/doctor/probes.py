@@ -1,8 +1,9 @@
 """Quantities: one function per measured number, each on raw NumPy arrays, vectorised.
 
 These are the doctor's gauges (docs/architecture.md: quantities, schedules and instruments apart).
-Every function here is pure: arrays in, numbers (or small arrays) out. ``tests/doctor/test_probes.py``
-checks each one against a slow, obvious loop. The recorder (``recorder.py``) decides *when* to call
+Every function here is pure: arrays in, numbers (or small arrays) out; the sums run in compiled loops
+(``_loops.py``: one call reads all of a layer's numbers). ``tests/doctor/test_probes.py`` checks each
+one against a slow, obvious loop. The recorder (``recorder.py``) decides *when* to call
 them; the rules (``rules.py``) decide what the numbers mean; the figures only draw them.
 
 Layout convention: axis 0 is the batch, axis 1 the units (features of a Linear output, channels of
@@ -10,7 +11,12 @@ a Conv2d output); any further axes are positions of the same unit (pixels of a c
 """
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy
+
+from . import _loops
 
 # A unit is "saturated" where its local derivative has fallen below this share of the activation's
 # largest derivative: it then passes back less than a tenth of the gradient it could.
@@ -27,69 +33,148 @@ def _units_last(a: numpy.ndarray) -> numpy.ndarray:
     return numpy.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
 
 
-def sample_rows(a, max_values: int) -> numpy.ndarray:
-    """At most ``max_values`` values of ``a`` (N, C, *positions) as (rows, C): whole rows of the units-last
-    layout (one per sample and position), a fixed pseudo-random subset of them when they do not all fit
-    (at least 2 rows), seeded by the layout's shape, so a measured step costs the same however large the
-    batch and every step reads the same rows. The mean, std, spreads, histogram and saturated share of
-    the rows estimate those of the whole array; whether a unit ever fires does not (``active_units``
-    reads every value)."""
+def sample_rows(a, max_values: int | None) -> numpy.ndarray:
+    """At most about ``max_values`` values of ``a`` (N, C, *positions) as a (rows, C) array:
+    whole rows of the units-last layout (one per sample and position). When they do not all fit, every
+    s-th sample with all its positions (s the smallest stride that fits), or, when one sample alone holds
+    more than half of ``max_values``, two samples (the first and the middle one) with every t-th position;
+    at least 2 rows. The subset depends only on the shape, so a measured step costs the same however large
+    the batch and every step reads the same places. The mean, std, spreads, histogram and saturated share
+    of the rows estimate those of the whole array; whether a unit ever fires does not (``active_units``
+    reads every value). ``max_values=None``: every row. (``summary`` reads the same rows.)"""
+    view = _subset(_three_axes(a), max_values)
+    return numpy.moveaxis(view, 1, -1).reshape(-1, view.shape[1])
+
+
+def _three_axes(a) -> numpy.ndarray:
+    """(N, C, *positions) as a C-contiguous float32/float64 (N, C, positions) array (a view when it can be)."""
     a = numpy.asarray(a)
     if a.ndim < 2:
         _units_last(a)   # names the bad layout
-    n, c = a.shape[:2]
-    positions = int(numpy.prod(a.shape[2:], dtype=numpy.int64))
-    keep = max(2, max_values // max(c, 1))
-    if keep >= n * positions:
-        return _units_last(a)
-    index = _row_subset(n * positions, keep)
-    if a.ndim == 2:
-        return a[index]
-    # two index arrays around a slice: the indexed axis comes first, giving (keep, C)
-    return a.reshape(n, c, positions)[index // positions, :, index % positions]
+    if a.dtype not in _FLOATS:
+        a = a.astype(numpy.float64)
+    if not a.flags.c_contiguous:
+        a = numpy.ascontiguousarray(a)
+    return a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
 
 
-_SUBSETS: dict = {}
+def _subset(view: numpy.ndarray, max_values: int | None) -> numpy.ndarray:
+    """The samples and positions ``sample_rows`` reads, as a strided (N', C, positions') view of ``view``."""
+    n, c, positions = view.shape
+    per_sample = c * positions
+    if max_values is None or n * per_sample <= max_values:
+        return view
+    fit = max_values // max(per_sample, 1)
+    if fit >= 2:
+        return view[::-(-n // fit)]
+    return view[::max(n // 2, 1)][:2, :, ::-(-2 * per_sample // max(max_values, 1))]
 
 
-def _row_subset(total: int, keep: int) -> numpy.ndarray:
-    if (total, keep) not in _SUBSETS:
-        rng = numpy.random.default_rng(total)
-        _SUBSETS[total, keep] = numpy.sort(rng.choice(total, size=keep, replace=False))
-    return _SUBSETS[total, keep]
+class Summary(NamedTuple):
+    """What ``summary`` reads of an array in (batch, units, ...) layout."""
+    mean: float
+    std: float
+    rms: float
+    sample_spread: float
+    unit_spread: float
+    saturation: float
+    counts: numpy.ndarray
+    edges: numpy.ndarray
+
+
+def summary(a, bins: int = 30, activation: str | None = None, value_range=None,
+            max_values: int | None = None) -> Summary:
+    """The statistics of the elements of ``a`` (N, C, *positions), read in two passes:
+
+    * mean, std (population) and rms = sqrt(mean(a^2));
+    * ``sample_spread`` and ``unit_spread`` (see those functions);
+    * ``saturation``: the share of values in the flat tails of ``activation`` ("sigmoid" or "tanh";
+      ``saturation_bounds``), 0 for any other activation;
+    * ``counts`` and ``edges`` of the finite values in ``bins`` equal bins over ``value_range`` (default:
+      their min to max): value v falls in bin floor((v - low) / width), the top edge in the last bin,
+      values outside the range in the end bins.
+
+    ``max_values``: read only the rows ``sample_rows`` picks. Every sum is accumulated in
+    float64 whatever the array's dtype."""
+    view = numpy.ascontiguousarray(_subset(_three_axes(a), max_values))   # contiguous: the loops vectorise
+    counts = numpy.zeros(bins, dtype=numpy.int64)
+    low, high = (math.nan, math.nan) if value_range is None else (float(value_range[0]), float(value_range[1]))
+    if view.size == 0:
+        low, high = (0.0, 1.0) if value_range is None else (low, high)
+        if high <= low:
+            low, high = low - 0.5, low + 0.5
+        return Summary(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, counts, _edges(low, high, bins))
+    out = _loops.summary(view, bins, *_tails(activation), low, high, counts)
+    return _as_summary(out, counts, bins)
+
+
+def activation_numbers(a, active: numpy.ndarray, bins: int = 30, activation: str | None = None,
+                       max_values: int | None = None) -> Summary | None:
+    """What the doctor reads of an activation on a measured step, in one call: ``active`` (one bool per
+    unit) OR-ed with ``active_units(a)`` (every value), and ``summary(a, bins, activation,
+    max_values=max_values)``; None, with ``active`` left as it was, when a value of ``a`` is NaN or Inf."""
+    view = _three_axes(a)
+    subset = numpy.ascontiguousarray(_subset(view, max_values))   # contiguous: the loops vectorise
+    counts = numpy.zeros(bins, dtype=numpy.int64)
+    if view.size == 0:
+        return summary(a, bins, activation)
+    out = _loops.activation(view, subset, bins, *_tails(activation), active, counts)
+    return None if out is None else _as_summary(out, counts, bins)
+
+
+def _tails(activation: str | None) -> tuple[float, float]:
+    return saturation_bounds(activation) if activation in ("sigmoid", "tanh") else (-math.inf, math.inf)
+
+
+def _as_summary(out: numpy.ndarray, counts: numpy.ndarray, bins: int) -> Summary:
+    v = out.tolist()
+    return Summary(v[_loops.MEAN], v[_loops.STD], v[_loops.RMS], v[_loops.SAMPLE_SPREAD], v[_loops.UNIT_SPREAD],
+                   v[_loops.SATURATED], counts, _edges(v[_loops.LOW], v[_loops.HIGH], bins))
+
+
+def _edges(low: float, high: float, bins: int) -> numpy.ndarray:
+    if bins not in _STEPS:
+        _STEPS[bins] = numpy.arange(bins + 1) / bins
+    edges = _STEPS[bins] * (high - low) + low
+    edges[-1] = high
+    return edges
+
+
+_STEPS: dict = {}
+_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+
+
+def _column(a) -> numpy.ndarray:
+    """Every element of ``a`` as one unit (rows = elements): the layout for whole-array statistics."""
+    return numpy.reshape(numpy.asarray(a), (-1, 1))
 
 
 def mean_std(a) -> tuple[float, float]:
-    """Mean and standard deviation of every element: (mean(a), std(a)), in float64."""
-    a = _floating(a)   # float64 accumulation without a float64 copy
-    return float(a.mean(dtype=numpy.float64)), float(a.std(dtype=numpy.float64))
+    """Mean and standard deviation of every element: (mean(a), std(a)), in float64 (NaN for no element)."""
+    mean, std, _ = moments(a)
+    return mean, std
+
+
+def moments(a, max_values: int | None = None) -> tuple[float, float, float]:
+    """(mean, std, rms) of every element, in two passes, summed in float64; ``max_values``: of the
+    samples and positions ``sample_rows`` picks (for an array of two or more dimensions)."""
+    a = numpy.asarray(a)
+    flat = _flat(a) if max_values is None or a.ndim < 2 else _flat(_subset(_three_axes(a), max_values))
+    if flat.size == 0:
+        return math.nan, math.nan, 0.0
+    return _loops.moments(flat)
 
 
 def rms(a) -> float:
     """Root mean square of every element: sqrt(mean(a^2))."""
-    a = _floating(a).ravel()
-    return float(numpy.sqrt(numpy.einsum("i,i->", a, a, dtype=numpy.float64) / a.size)) if a.size else 0.0
+    return moments(a)[2]
 
 
 def histogram(a, bins: int = 30, value_range=None) -> tuple[numpy.ndarray, numpy.ndarray]:
     """Counts and edges of the finite values of ``a`` in ``bins`` equal bins over ``value_range``
-    (default: their min to max). Value v falls in bin floor((v - low) / width), the top edge in the
-    last bin, values outside the range in the end bins (3x faster than ``numpy.histogram``)."""
-    a = numpy.asarray(a).ravel()
-    if not numpy.isfinite(a).all():
-        a = a[numpy.isfinite(a)]
-    if value_range is None:
-        value_range = (float(a.min()), float(a.max())) if a.size else (0.0, 1.0)
-    low, high = value_range
-    if high <= low:
-        low, high = low - 0.5, low + 0.5
-    position = numpy.subtract(a, low, dtype=numpy.float64)
-    position *= bins / (high - low)
-    # clipped first, so truncation is floor (nothing negative is left) and no value overflows intp
-    numpy.clip(position, 0, bins - 1, out=position)
-    edges = low + (high - low) / bins * numpy.arange(bins + 1)
-    edges[-1] = high
-    return numpy.bincount(position.astype(numpy.intp), minlength=bins), edges
+    (default: their min to max; see ``summary``)."""
+    s = summary(_column(a), bins, value_range=value_range)
+    return s.counts, s.edges
 
 
 def saturation_bounds(activation: str) -> tuple[float, float]:
@@ -101,40 +186,39 @@ def saturation_bounds(activation: str) -> tuple[float, float]:
     """
     s = SATURATION_DERIVATIVE_SHARE
     if activation == "sigmoid":
-        low = (1.0 - numpy.sqrt(1.0 - s)) / 2.0
-        return float(low), float(1.0 - low)
+        low = (1.0 - math.sqrt(1.0 - s)) / 2.0
+        return low, 1.0 - low
     if activation == "tanh":
-        return float(-numpy.sqrt(1.0 - s)), float(numpy.sqrt(1.0 - s))
+        return -math.sqrt(1.0 - s), math.sqrt(1.0 - s)
     raise ValueError(f"saturation_bounds: only 'sigmoid' and 'tanh' saturate, got {activation!r}")
 
 
 def saturation_share(a, activation: str) -> float:
     """Share of the outputs of a sigmoid or tanh layer that lie in its flat tails (see ``saturation_bounds``)."""
-    low, high = saturation_bounds(activation)
-    a = numpy.asarray(a)
-    return float(numpy.mean((a <= low) | (a >= high))) if a.size else 0.0
+    saturation_bounds(activation)   # names a bad activation
+    return summary(_column(a), 1, activation).saturation
 
 
 def active_units(a) -> numpy.ndarray:
     """Boolean per unit: did the unit output a positive value for any sample (or position) of the batch?
 
     OR-ed over the batches of a window, a False marks a ReLU unit that never fired: a dead unit. Read from
-    every value (a unit that fires rarely is alive), as max over samples, then over positions, > 0: the
-    largest value is positive exactly when one is (``fmax`` skips NaN, which is never positive), with no
-    copy of the (N, C, *positions) array into the units-last layout."""
-    a = numpy.asarray(a)
-    if a.ndim < 2:
-        _units_last(a)   # names the bad layout
-    peak = numpy.fmax.reduce(a, axis=0)
-    if peak.ndim > 1:
-        peak = numpy.fmax.reduce(peak.reshape(peak.shape[0], -1), axis=1)
-    return peak > 0
+    every value (a unit that fires rarely is alive; NaN is never positive)."""
+    return active_and_finite(a)[0]
+
+
+def active_and_finite(a) -> tuple[numpy.ndarray, bool]:
+    """``active_units(a)`` and whether every value of ``a`` is finite, in one read of every value."""
+    view = _three_axes(a)
+    active = numpy.zeros(view.shape[1], dtype=bool)
+    finite = _loops.active_units(view, active)
+    return active, bool(finite)
 
 
 def dead_share(ever_active: numpy.ndarray) -> float:
     """Share of units that never fired: mean(not ever_active)."""
     ever_active = numpy.asarray(ever_active, dtype=bool)
-    return float(numpy.mean(~ever_active)) if ever_active.size else 0.0
+    return 1.0 - numpy.count_nonzero(ever_active) / ever_active.size if ever_active.size else 0.0
 
 
 def sample_spread(a) -> float:
@@ -143,7 +227,7 @@ def sample_spread(a) -> float:
     spread = mean over units of std over samples(a_unit) / rms(a); 0 when the layer outputs the same
     thing whatever the input (its output then carries no information about the input).
     """
-    return _relative_spread(a, axis=0)
+    return summary(a, 1).sample_spread
 
 
 def unit_spread(a) -> float:
@@ -152,16 +236,7 @@ def unit_spread(a) -> float:
     spread = mean over samples of std over units(a_sample) / rms(a); 0 when every unit of the layer
     outputs the same value (the units are copies of one another: "limited expressive power").
     """
-    return _relative_spread(a, axis=1)
-
-
-def _relative_spread(a, axis: int) -> float:
-    """mean of the std along ``axis`` (0: over samples, 1: over units) of the (rows, units) layout, / rms."""
-    rows = _floating(_units_last(a))
-    scale = rms(rows)
-    if scale == 0.0 or rows.shape[axis] < 2:
-        return 0.0
-    return float(rows.std(axis=axis, dtype=numpy.float64).mean() / scale)
+    return summary(a, 1).unit_spread
 
 
 def per_sample_norm(g) -> float:
@@ -170,33 +245,16 @@ def per_sample_norm(g) -> float:
     Summed over a sample's units rather than averaged: with He (fan-in) or Xavier initialisation this
     norm of the backward gradient is the same in every layer whatever the widths, so ratios across
     layers compare like with like."""
-    g = _floating(g)
+    g = numpy.asarray(g)
     if g.ndim < 1 or g.shape[0] == 0:
         return 0.0
-    return norm(g) / float(numpy.sqrt(g.shape[0]))
-
-
-# Elements per partial sum of ``norm``: each partial is accumulated in the array's own dtype (float32
-# rounding over 512 terms: relative error < 512 * 6e-8 = 3e-5), the partials are added in float64.
-NORM_CHUNK = 512
+    return norm(g) / math.sqrt(g.shape[0])
 
 
 def norm(a) -> float:
-    """Frobenius (2-) norm of every element: sqrt(sum(a^2)).
-
-    Summed in chunks of ``NORM_CHUNK`` elements in the array's dtype, the chunk sums in float64: 3x faster
-    than a float64 accumulation of every term, as accurate for the doctor's purposes. A sum that overflows
-    float32 is redone in float64, so a large but finite array never reads as infinite."""
-    a = _floating(a).ravel()
-    # einsum's own loop, not BLAS's dot, whose threads spin: on a busy machine a 10^4-element float64 dot
-    # took milliseconds (and a user's BLAS is left alone)
-    whole = a.size - a.size % NORM_CHUNK
-    head, tail = a[:whole].reshape(-1, NORM_CHUNK), a[whole:]
-    total = float(numpy.einsum("ij,ij->i", head, head).sum(dtype=numpy.float64)) if whole else 0.0
-    total += float(numpy.einsum("i,i->", tail, tail, dtype=numpy.float64))
-    if not numpy.isfinite(total) and a.dtype != numpy.float64:
-        total = float(numpy.einsum("i,i->", a, a, dtype=numpy.float64))
-    return float(numpy.sqrt(total))
+    """Frobenius (2-) norm of every element: sqrt(sum(a^2)), summed in float64 (a float32 array whose
+    squares overflow float32 still has a finite norm); NaN or Inf when an element is."""
+    return math.sqrt(_loops.sum_squares(_flat(a)))
 
 
 def _floating(a) -> numpy.ndarray:
@@ -205,32 +263,51 @@ def _floating(a) -> numpy.ndarray:
     return a if a.dtype in (numpy.float32, numpy.float64) else a.astype(numpy.float64)
 
 
-def update_ratio(before, after, size: float | None = None) -> float:
-    """||after - before|| / ||before||: the relative size of one optimiser step (inf when before is 0
-    and the step is not). ``size``: ||before|| when the caller has it already."""
-    step = norm(_floating(after) - _floating(before))
-    size = norm(before) if size is None else size
+def _flat(a) -> numpy.ndarray:
+    """``a`` as a contiguous float32 or float64 vector (a view when it can be)."""
+    a = numpy.asarray(a)
+    if a.dtype not in _FLOATS:
+        a = a.astype(numpy.float64)
+    return a.reshape(-1) if a.flags.c_contiguous else numpy.ascontiguousarray(a).reshape(-1)
+
+
+def weight_numbers(before, after=None) -> tuple[float, float, float]:
+    """(||W||, row spread, update ratio) of weights W = ``before`` and, optionally, ``after`` one step,
+    in one read of each: see ``row_spread`` and ``update_ratio`` (the ratio is 0 without ``after``).
+    W is read as (units, fan_in): (W.shape[0], rest) for two or more dimensions, one row for a vector."""
+    b = _floating(before)
+    b = numpy.ascontiguousarray(b.reshape(b.shape[0], -1) if b.ndim >= 2 else b.reshape(1, -1))
+    a = b if after is None else numpy.ascontiguousarray(_floating(after)).reshape(b.shape)
+    size, centred, step = (math.sqrt(v) for v in _loops.weight_sums(b, a))
     if size == 0.0:
-        return 0.0 if step == 0.0 else float("inf")
-    return step / size
+        return 0.0, 0.0, (0.0 if step == 0.0 else math.inf)
+    return size, centred / size, step / size
 
 
-def row_spread(weight, size: float | None = None) -> float:
+def weight_sample(weight, max_values: int) -> numpy.ndarray:
+    """A copy of at most about ``max_values`` elements of ``weight``, every k-th in memory order (spread over
+    every unit), k fixed by the size: the same places of the same weights before and after a step."""
+    flat = _flat(weight)
+    return flat[::max(1, -(-flat.size // max_values))].copy()
+
+
+def update_ratio(before, after) -> float:
+    """||after - before|| / ||before||: the relative size of one optimiser step (inf when before is 0
+    and the step is not)."""
+    return weight_numbers(before, after)[2]
+
+
+def row_spread(weight) -> float:
     """How different the units of a layer are in their incoming weights.
 
     spread = ||W - mean_row(W)|| / ||W|| for W reshaped to (units, fan_in); 0 when every unit has the
     same incoming weights (a symmetric layer: gradient descent keeps such units identical forever),
     about sqrt(1 - 1/units) for independent random rows. A zero matrix counts as symmetric (0).
-    ``size``: ||W|| when the caller has it already.
     """
-    w = _floating(weight)
+    w = numpy.asarray(weight)
     if w.ndim < 2:
         raise ValueError(f"row_spread: expected a weight of shape (units, fan_in, ...), got shape {w.shape}")
-    w = w.reshape(w.shape[0], -1)
-    size = norm(w) if size is None else size
-    if size == 0.0:
-        return 0.0
-    return norm(w - w.mean(axis=0, keepdims=True)) / size
+    return weight_numbers(w)[1]
 
 
 # Rows summing to 1 up to float32 rounding over a few thousand terms.
@@ -239,9 +316,10 @@ PROBABILITY_TOLERANCE = 1e-3
 
 def probability_rows(a) -> bool:
     """Is every row of ``a`` (batch, classes) a probability vector: entries >= 0 summing to 1?"""
-    a = numpy.asarray(a, dtype=numpy.float64)
-    return bool(a.size) and bool((a >= 0).all()) and bool(
-        (numpy.abs(a.sum(axis=1) - 1.0) <= PROBABILITY_TOLERANCE).all())
+    a = numpy.asarray(a)
+    if a.ndim != 2:
+        raise ValueError(f"probability_rows: expected an array of shape (batch, classes), got shape {a.shape}")
+    return bool(_loops.probability_rows(_floating(a), PROBABILITY_TOLERANCE))
 
 
 def softmax_floor(classes: int) -> float:
@@ -270,8 +348,8 @@ def _fingerprint_weights(n: int) -> numpy.ndarray:
 
 
 def all_finite(a) -> bool:
-    """True when no element of ``a`` is NaN or infinite."""
-    return bool(numpy.isfinite(numpy.asarray(a)).all())
+    """True when no element of ``a`` is NaN or infinite (one vectorised pass, no temporary)."""
+    return bool(_loops.all_finite(_flat(a)))
 
 
 def loss_trend(losses, window: float = 0.2) -> dict:

@@ -74,14 +74,15 @@ REMEDIES = {r.name: r for r in (
     Remedy("deeper", "Add two hidden layers.", lambda s: s.replace(depth=s.depth + 2)),
     Remedy("less_regularization", "Remove dropout and weight decay.",
            lambda s: _changed(s, dropout=0.0, weight_decay=0.0)),
-    # changes to the training script itself: a set-up built by ``build`` never has these bugs
+    Remedy("normalize_inputs", "Standardise the inputs with the training set's mean and std.",
+           lambda s: _changed(s, inputs="standardised")),
+    Remedy("drop_softmax", "Remove the softmax at the end of the model: the loss applies log-softmax itself.",
+           lambda s: _changed(s, softmax=False)),
+    Remedy("check_labels", "Check that inputs and labels stay paired (same permutation, same order).",
+           lambda s: _changed(s, labels="paired")),
+    # changes to the training loop itself: the Trainer that trains a set-up never has these bugs
     Remedy("zero_grad", "Zero the gradients before each backward pass (optimizer.zero_grad()).", lambda s: None),
     Remedy("train_mode", "Put the model in training mode (model.train()) for the optimiser's steps.", lambda s: None),
-    Remedy("normalize_inputs", "Standardise the inputs with the training set's mean and std.", lambda s: None),
-    Remedy("drop_softmax", "Remove the softmax at the end of the model: the loss applies log-softmax itself.",
-           lambda s: None),
-    Remedy("check_labels", "Check that inputs and labels stay paired (same permutation, same order).",
-           lambda s: None),
     Remedy("stable_loss", "Compute the loss from logits with a fused, stable cross-entropy (log-sum-exp), "
            "never as log(softmax).", lambda s: _changed(s, loss="cross_entropy")),
 )}

@@ -40,6 +40,8 @@ ZOO = {s.name: s for s in (
     _s("healthy-sigmoid", None, "A shallow sigmoid net with Xavier init trains.", depth=2, activation="sigmoid",
        init="xavier"),
     _s("healthy-moons", None, "Two moons, ReLU, He init.", data="moons", depth=3, lr=3e-3),
+    _s("healthy-sgd", None, "ReLU, He init, SGD with momentum on standardised inputs.", depth=3, optimizer="momentum",
+       lr=0.01),
     _s("healthy-big-data", None, "Enough data for the model: no over-fitting.", depth=2, width=128, n_train=4096,
        steps=300),
     # ---------------------------------------------------------------- broken set-ups
@@ -70,6 +72,13 @@ ZOO = {s.name: s for s in (
        depth=2, width=128, n_train=64, steps=300),
     _s("underfit-narrow", "underfitting", "One hidden layer of 2 units: too small for ten digits.", "healthy-relu",
        depth=1, width=2),
+    _s("raw-pixels", "unnormalized_inputs", "Pixel values 0..255 fed as they are: the first layer's outputs are "
+       "~100x what He init assumes.", "healthy-sgd", depth=3, optimizer="momentum", lr=0.01, inputs="raw"),
+    _s("softmax-before-ce", "softmax_before_cross_entropy", "A Softmax layer before a loss that applies "
+       "log-softmax itself: the gradient is squashed.", "healthy-sgd", depth=3, optimizer="momentum", lr=0.01,
+       softmax=True),
+    _s("shuffled-labels", "unlearnable_labels", "Training labels shuffled apart from their images: nothing to "
+       "learn but the class frequencies.", "healthy-relu", depth=3, labels="shuffled"),
     _s("nan-loss", "nonfinite", "Huge logits and a loss written as log(softmax): log 0 = -inf.", "healthy-relu",
        depth=3, init="normal:1.0", loss="naive_cross_entropy"),
 )}

@@ -20,6 +20,8 @@ from .. import backend
 DATASETS = ("mnist", "moons", "circles")
 ARCHITECTURES = ("mlp", "residual", "highway")
 LOSSES = ("cross_entropy", "naive_cross_entropy")
+INPUTS = ("standardised", "raw")
+LABELS = ("paired", "shuffled")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class Setup:
         optimizer, lr, weight_decay: ``optim.create(optimizer, lr=lr[, weight_decay=...])``.
         clip: clip the gradient 2-norm to this value before each step (None: no clipping).
         loss: "cross_entropy" (fused, stable) or "naive_cross_entropy" (-log softmax, overflows).
+        softmax: end the model with a Softmax layer (the loss still applies log-softmax: a bug).
+        inputs: "standardised" or "raw" (mnist only: pixel values 0..255 as stored, a bug).
+        labels: "paired" or "shuffled" (the training labels permuted: they no longer match their inputs).
         batch_size, steps, seed: the budget and the one seed every random thing flows from.
     """
     data: str = "mnist"
@@ -57,6 +62,9 @@ class Setup:
     weight_decay: float = 0.0
     clip: float | None = None
     loss: str = "cross_entropy"
+    softmax: bool = False
+    inputs: str = "standardised"
+    labels: str = "paired"
     batch_size: int = 64
     steps: int = 150
     seed: int = 0
@@ -65,6 +73,9 @@ class Setup:
         checks = [("data", self.data in DATASETS, f"one of {DATASETS}"),
                   ("architecture", self.architecture in ARCHITECTURES, f"one of {ARCHITECTURES}"),
                   ("loss", self.loss in LOSSES, f"one of {LOSSES}"),
+                  ("inputs", self.inputs in INPUTS, f"one of {INPUTS}"),
+                  ("inputs", self.inputs == "standardised" or self.data == "mnist", "'standardised' for synthetic data"),
+                  ("labels", self.labels in LABELS, f"one of {LABELS}"),
                   ("depth", self.depth >= 1, ">= 1"), ("width", self.width >= 1, ">= 1"),
                   ("n_train", self.n_train >= 2, ">= 2"), ("n_val", self.n_val >= 0, ">= 0"),
                   ("lr", self.lr > 0, "> 0"), ("steps", self.steps >= 1, ">= 1"),
@@ -86,6 +97,9 @@ class Setup:
         extra += [f"clip {self.clip:g}"] if self.clip else []
         extra += [f"weight decay {self.weight_decay:g}"] if self.weight_decay else []
         extra += [self.loss] if self.loss != "cross_entropy" else []
+        extra += ["softmax output"] if self.softmax else []
+        extra += [f"{self.inputs} inputs"] if self.inputs != "standardised" else []
+        extra += [f"{self.labels} labels"] if self.labels != "paired" else []
         return (f"{self.architecture} {self.depth}x{self.width} {self.activation}, init {self.init}"
                 + (", " + ", ".join(extra) if extra else "")
                 + f"; {self.optimizer} lr {self.lr:g}; {self.data} ({self.n_train} train); "
@@ -128,7 +142,10 @@ def build(setup: Setup) -> Run:
     from .. import nn, optim
     rng = numpy.random.default_rng(setup.seed)
     data_rng, model_rng = rng.spawn(2)
-    train, val, n_in, n_out = dataset(setup.data, setup.n_train, setup.n_val, data_rng)
+    train, val, n_in, n_out = dataset(setup.data, setup.n_train, setup.n_val, data_rng, raw=setup.inputs == "raw")
+    if setup.labels == "shuffled":   # its own stream: the data and the model stay those of the paired set-up
+        labels = numpy.random.default_rng([setup.seed, 1]).permutation(train.arrays[1])
+        train = type(train)(train.arrays[0], labels)
     init = initializer(setup.init)
     if setup.architecture == "mlp":
         model = nn.models.mlp(n_in, [setup.width] * setup.depth, n_out, setup.activation, init, setup.batch_norm,
@@ -143,6 +160,8 @@ def build(setup: Setup) -> Run:
         for module in model.modules():
             if isinstance(module, nn.Linear) and module is not output and module.bias is not None:
                 module.bias.data[...] = setup.bias
+    if setup.softmax:
+        model = nn.Sequential(model, nn.Softmax(dim=-1))
     hyper = {"lr": setup.lr}
     if setup.weight_decay:
         hyper["weight_decay"] = setup.weight_decay
@@ -169,11 +188,12 @@ def naive_cross_entropy(logits, target):
     return -(probs.log() * onehot).sum() / logits.shape[0]
 
 
-def dataset(name: str, n_train: int, n_val: int, rng):
-    """(train, val, inputs, classes) as ArrayDatasets of float32 features and int64 labels."""
+def dataset(name: str, n_train: int, n_val: int, rng, raw: bool = False):
+    """(train, val, inputs, classes) as ArrayDatasets of float32 features and int64 labels; ``raw``: mnist's
+    pixel values 0..255 (pooled), not standardised."""
     from ..data import ArrayDataset
     if name == "mnist":
-        x, y = _mnist_pool()
+        x, y = _mnist_pool(raw)
         if n_train + n_val > len(x):
             raise ValueError(f"Setup: mnist has {len(x)} examples, asked for {n_train} + {n_val}")
         order = rng.permutation(len(x))
@@ -186,15 +206,18 @@ def dataset(name: str, n_train: int, n_val: int, rng):
             x.shape[1], classes)
 
 
-@functools.lru_cache(maxsize=1)
-def _mnist_pool():
+@functools.lru_cache(maxsize=2)
+def _mnist_pool(raw: bool = False):
     """All 10,000 bundled digits, 2x2-average-pooled to 14x14 (4x fewer inputs, the digits still
-    readable) and standardised with one mean and std. Read once per process."""
+    readable) and standardised with one mean and std (``raw``: left as pixel values 0..255). Read once
+    per process."""
     from ..data import load
     train, test = load("mnist-10k")
-    images = numpy.concatenate([train.images, test.images]).astype(numpy.float64) / 255.0
+    images = numpy.concatenate([train.images, test.images]).astype(numpy.float64)
+    images = images if raw else images / 255.0
     images = images.reshape(-1, 14, 2, 14, 2).mean(axis=(2, 4)).reshape(len(images), -1)
-    images = (images - images.mean()) / images.std()
+    if not raw:
+        images = (images - images.mean()) / images.std()
     labels = numpy.concatenate([train.labels, test.labels]).astype(numpy.int64)
     images.setflags(write=False)
     return images.astype(numpy.float32), labels

@@ -169,8 +169,8 @@ def test_schedule():
             Schedule(**bad)
 
 
-def test_norm_in_chunks_matches_a_float64_sum_and_survives_float32_overflow():
-    a = rng.standard_normal(probes.NORM_CHUNK * 37 + 19).astype(numpy.float32)   # 37 chunks and a tail
+def test_norm_matches_a_float64_sum_and_survives_float32_overflow():
+    a = rng.standard_normal(512 * 37 + 19).astype(numpy.float32)
     exact = math.sqrt(math.fsum(float(v) ** 2 for v in a))
     assert probes.norm(a) == pytest.approx(exact, rel=1e-6)
     big = a * numpy.float32(1e20)   # finite, but the squares overflow float32
@@ -190,15 +190,98 @@ def test_active_units_read_every_value_and_never_count_nan():
     assert probes.active_units(numpy.array([[numpy.nan, 1.0], [2.0, numpy.nan]])).tolist() == [True, True]
 
 
-@pytest.mark.parametrize("shape", [(50, 4), (20, 3, 5, 6)])
+@pytest.mark.parametrize("shape", [(50, 4), (20, 3, 5, 6), (7, 40, 9)])
 def test_sample_rows_are_whole_rows_of_the_units_last_layout(shape):
     a = rng.standard_normal(shape)
     everything = rows_of(a)
     assert probes.sample_rows(a, 10 ** 6).tolist() == everything   # all rows fit: all of them, in order
+    assert probes.sample_rows(a, None).tolist() == everything
     rows = probes.sample_rows(a, 60)
-    assert rows.shape == (60 // shape[1], shape[1])
+    assert rows.shape[1] == shape[1]
+    assert 2 <= rows.shape[0] and rows.size <= max(60, 2 * shape[1])
     as_lists = rows.tolist()
     assert all(r in everything for r in as_lists)                   # whole rows, each a real one
     assert len({tuple(r) for r in as_lists}) == len(as_lists)       # no row twice
     assert numpy.array_equal(probes.sample_rows(a * 2, 60), rows * 2)   # the same rows every step
-    assert probes.sample_rows(a, 1).shape[0] == 2                   # at least two rows (spreads need them)
+    assert probes.sample_rows(a, 1).shape[0] >= 2                   # at least two rows (spreads need them)
+
+
+def test_sample_rows_take_every_s_th_sample_whole_or_two_samples_thinned():
+    a = rng.standard_normal((100, 10))
+    assert probes.sample_rows(a, 250).tolist() == a[::4].tolist()   # 25 samples fit: every 4th (25 kept)
+    images = rng.standard_normal((8, 3, 10, 10))                      # 300 values a sample
+    rows = probes.sample_rows(images, 200)                            # not even one sample fits
+    picked = images[[0, 4]].reshape(2, 3, 100)[:, :, ::3]             # first and middle, every 3rd position
+    assert rows.tolist() == numpy.moveaxis(picked, 1, -1).reshape(-1, 3).tolist()
+
+
+def test_summary_matches_the_single_probes_in_float32_and_float64():
+    a = rng.standard_normal((30, 8, 3, 3)) * 2 + 0.5
+    for dtype in (numpy.float64, numpy.float32):
+        x = a.astype(dtype)
+        s = probes.summary(x, bins=9, activation="tanh")
+        flat = numpy.ravel(x).astype(numpy.float64).tolist()
+        assert s.mean == pytest.approx(sum(flat) / len(flat), rel=1e-6)
+        assert s.std == pytest.approx(slow_std(flat), rel=1e-6)
+        assert s.rms == pytest.approx(slow_rms(flat), rel=1e-6)
+        assert (s.sample_spread, s.unit_spread) == (probes.sample_spread(x), probes.unit_spread(x))
+        assert s.saturation == probes.saturation_share(x, "tanh")
+        counts, edges = probes.histogram(x, bins=9)
+        assert s.counts.tolist() == counts.tolist() and s.edges.tolist() == edges.tolist()
+
+
+def test_active_and_finite_flags_every_nan_and_inf():
+    a = numpy.abs(rng.standard_normal((5, 4, 3))).astype(numpy.float32) + 1
+    a[:, 2] = -1.0                                                   # unit 2 never fires
+    assert probes.active_and_finite(a)[0].tolist() == [True, True, False, True]
+    assert probes.active_and_finite(a)[1]
+    for bad in (numpy.nan, numpy.inf, -numpy.inf):
+        b = a.copy()
+        b[3, 1, 2] = bad
+        active, finite = probes.active_and_finite(b)
+        assert not finite and active.tolist() == [True, True, False, True]
+
+
+def test_weight_numbers_in_one_read_equal_the_single_probes():
+    before, after = rng.standard_normal((6, 5, 3)), rng.standard_normal((6, 5, 3))
+    size, spread, ratio = probes.weight_numbers(before, after)
+    assert size == pytest.approx(probes.norm(before))
+    assert spread == pytest.approx(probes.row_spread(before)) and ratio == pytest.approx(probes.update_ratio(before, after))
+    assert probes.weight_numbers(before)[2] == 0.0
+    assert probes.weight_numbers(numpy.zeros((3, 2)), numpy.ones((3, 2))) == (0.0, 0.0, math.inf)
+
+
+def test_probability_rows_against_a_loop():
+    p = rng.dirichlet(numpy.ones(5), size=8)
+    cases = [p, p.astype(numpy.float32), p * 1.01, numpy.vstack([p, [[-0.1, 0.3, 0.3, 0.3, 0.2]]]),
+             numpy.vstack([p, [[numpy.nan, 0.25, 0.25, 0.25, 0.25]]]), numpy.zeros((0, 5)),
+             numpy.full((3, 4), 0.25 + probes.PROBABILITY_TOLERANCE / 8)]
+    for a in cases:
+        rows = numpy.asarray(a, dtype=numpy.float64).tolist()
+        expected = bool(rows) and all(all(v >= 0 for v in r) and abs(math.fsum(r) - 1) <= probes.PROBABILITY_TOLERANCE
+                                      for r in rows)
+        assert probes.probability_rows(a) is expected
+    with pytest.raises(ValueError, match=r"\(batch, classes\)"):
+        probes.probability_rows(numpy.ones(3))
+
+
+def test_moments_of_a_subset_are_those_of_the_rows_sample_rows_picks():
+    a = rng.standard_normal((40, 3, 7, 7)).astype(numpy.float32)
+    picked = probes.sample_rows(a, 600).astype(numpy.float64).ravel().tolist()
+    mean, std, scale = probes.moments(a, 600)
+    assert mean == pytest.approx(sum(picked) / len(picked), rel=1e-6)
+    assert std == pytest.approx(slow_std(picked), rel=1e-6) and scale == pytest.approx(slow_rms(picked), rel=1e-6)
+    assert probes.moments(a)[1] == pytest.approx(probes.mean_std(a)[1])
+
+
+def test_weight_sample_takes_the_same_spread_places_and_estimates_the_update_ratio():
+    w = rng.standard_normal((100, 784)).astype(numpy.float32)
+    sample = probes.weight_sample(w, 4096)
+    assert sample.tolist() == w.ravel()[::20].tolist()                 # every 20th: 3920 values over every unit
+    assert probes.weight_sample(w[:2, :3], 4096).tolist() == w[:2, :3].ravel().tolist()   # small: all of them
+    step = rng.standard_normal(w.shape).astype(numpy.float32) * 1e-3
+    step[:, :100] = 0                                                   # inputs that never move (MNIST's borders)
+    after = w + step
+    whole = probes.update_ratio(w, after)
+    estimate = probes.update_ratio(sample, probes.weight_sample(after, 4096))
+    assert estimate == pytest.approx(whole, rel=0.05)

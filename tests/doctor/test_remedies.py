@@ -74,3 +74,24 @@ def test_loop_remedies_do_not_apply_to_a_set_up_the_doctor_builds():
     # a set-up trained by diagnose zeroes gradients, trains in train mode, standardises its inputs
     for name in ("zero_grad", "train_mode", "normalize_inputs", "drop_softmax", "check_labels"):
         assert REMEDIES[name].apply(Setup()) is None
+
+
+@pytest.mark.parametrize("name,remedy", [("raw-pixels", "normalize_inputs"), ("softmax-before-ce", "drop_softmax"),
+                                         ("shuffled-labels", "check_labels")])
+def test_the_data_bugs_remedy_is_recommended_and_trains(name, remedy):
+    from gradkit.doctor.setups import diagnose_setup
+    setup = scenarios.get(name).setup
+    assert remedy in recommended(diagnose_setup(setup).findings)
+    table = try_remedies(setup, remedies=[remedy])
+    fixed = table.trials[0] if table.trials[0].remedy == remedy else table.trials[1]
+    assert fixed.remedy == remedy and fixed.setup == scenarios.get(scenarios.get(name).twin).setup
+    assert fixed.final["val_accuracy"] >= table.baseline.final["val_accuracy"] + 0.2
+    assert scenarios.get(name).expected not in fixed.findings
+    assert REMEDIES[remedy].apply(fixed.setup) is None       # nothing left to fix
+
+
+def test_a_set_up_refuses_raw_synthetic_inputs_and_unknown_labels():
+    with pytest.raises(ValueError, match="inputs"):
+        Setup(data="moons", inputs="raw")
+    with pytest.raises(ValueError, match="labels"):
+        Setup(labels="sorted")

@@ -35,6 +35,9 @@ VARIANTS = [
     ("lr-too-low:depth=6,width=32,lr=1e-5", "lr_too_low"),
     ("overfit:n_train=128,width=256", "overfitting"),
     ("nan-loss:depth=5,width=100", "nonfinite"),
+    ("raw-pixels:optimizer=adam,lr=0.001", "unnormalized_inputs"),
+    ("softmax-before-ce:optimizer=adam,lr=0.001,depth=2", "softmax_before_cross_entropy"),
+    ("shuffled-labels:optimizer=momentum,lr=0.01,seed=1", "unlearnable_labels"),
 ]
 HEALTHY_VARIANTS = [
     "healthy-relu:depth=10,width=32", "healthy-relu:optimizer=sgd,lr=0.5", "healthy-tanh:optimizer=momentum,lr=0.01",

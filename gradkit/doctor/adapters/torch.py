@@ -15,6 +15,7 @@ from . import Restore
 ACTIVATIONS = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.PReLU: "prelu", nn.ELU: "elu",
                nn.Softplus: "softplus", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}
 WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_NOT_NUMPY = (torch.float16, torch.bfloat16)   # NumPy has no bfloat16; float16 read as float32
 MODE_DEPENDENT = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
 
 
@@ -41,9 +42,11 @@ class TorchAdapter:
     def numpy(self, tensor) -> numpy.ndarray:
         if isinstance(tensor, torch.Tensor):
             tensor = tensor.detach()
-            if tensor.device.type != "cpu":
+            if tensor.is_cpu and tensor.dtype not in _NOT_NUMPY:
+                return tensor.numpy()   # a view: no copy
+            if not tensor.is_cpu:
                 tensor = tensor.cpu()
-            if tensor.dtype in (torch.float16, torch.bfloat16):
+            if tensor.dtype in _NOT_NUMPY:
                 tensor = tensor.float()
             return tensor.numpy()
         return numpy.asarray(tensor)
