@@ -37,7 +37,7 @@ from numba import uint64 as _u
 
 from ..threads import run, split
 
-CHUNK_ELEMENTS = 1 << 17  # transformed values per chunk (V and M each; 512 KB of float32: flat within 5% from 2^15 to 2^18)
+CHUNK_ELEMENTS = 1 << 17  # transformed values per chunk (V and M each, 512 KB of float32; 2^15-2^18 within 5%)
 
 _jit = njit(cache=True, nogil=True)
 # reductions may be summed in SIMD lanes; NaN and infinity keep their IEEE meaning (as ``_loops``)

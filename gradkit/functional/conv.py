@@ -15,6 +15,10 @@ ResNet-20). Every loop is split over the images of the batch on gradkit's thread
 convolutions keep the whole batch's columns and split their GEMMs over rows or columns once
 gradkit holds the threads, ``gradkit.threads``).
 
+Stride-1 3x3 convolutions can also run, forward and input gradient, by Winograd F(2x2, 3x3)
+(``_winograd``, switched by ``WINOGRAD``, from 32 x 32 channel pairs): off, since it did not speed
+up the bench's training steps beyond their noise (bench/README.md).
+
 The derivatives are two more ops, each linear in both inputs, so every derivative of any order is
 again one of the three (``create_graph=True`` works):
 
