@@ -19,7 +19,7 @@ from numba import njit
 _jit = njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
 
 # indices of ``summary``'s numbers
-MEAN, STD, RMS, LOW, HIGH, SAMPLE_SPREAD, UNIT_SPREAD, SATURATED, FINITE = range(9)
+MEAN, STD, RMS, LOW, HIGH, SAMPLE_SPREAD, UNIT_SPREAD, SATURATED, FINITE, DEAD = range(10)
 
 
 @_jit
@@ -71,7 +71,7 @@ def summary(rows, bins, low_saturated, high_saturated, low, high, counts):
     float64 array indexed by the module's constants."""
     k, c, positions = rows.shape
     n = k * c * positions
-    out = numpy.zeros(9)
+    out = numpy.zeros(10)
     column = numpy.zeros(c)
     row_mean = numpy.zeros((k, positions))
     total, saturated, check = 0.0, 0.0, 0.0
@@ -214,15 +214,37 @@ def weight_sums(before, after):
 
 
 @_jit
-def activation(a, rows, bins, low_saturated, high_saturated, active, counts):
-    """``active_units(a, active)`` over every value of ``a`` and, when every value is finite, ``summary``
-    of ``rows`` (a view of some of a's samples and positions); None when a value is NaN or Inf (``active``
-    then unchanged)."""
-    fired = active.copy()
+def activation(a, stride, take, position_stride, bins, low_saturated, high_saturated, ring, row, counts):
+    """What a measured step reads of an activation a (batch, units, positions), in one call:
+
+    * every value: whether each unit fired (written to ``ring[row]``) and whether all are finite;
+    * the rows (b, p) for samples b = 0, stride, ... (``take`` of them) and positions p = 0,
+      position_stride, ...: copied into one contiguous block, then ``summary`` of them;
+    * the share of units that fired in none of the ``ring``'s rows (dead units over the window).
+
+    Returns ``summary``'s array with the dead share in its last entry, or None when a value is NaN or
+    Inf (``ring`` then unchanged)."""
+    batch, units, positions = a.shape
+    fired = numpy.zeros(units, dtype=numpy.bool_)
     if not active_units(a, fired):
         return None
-    active[:] = fired
-    return summary(rows, bins, low_saturated, high_saturated, math.nan, math.nan, counts)
+    ring[row, :] = fired
+    kept = (positions + position_stride - 1) // position_stride
+    rows = numpy.empty((take, units, kept), dtype=a.dtype)
+    for i in range(take):
+        b = i * stride
+        for j in range(units):
+            for q in range(kept):
+                rows[i, j, q] = a[b, j, q * position_stride]
+    out = summary(rows, bins, low_saturated, high_saturated, math.nan, math.nan, counts)
+    dead = 0
+    for j in range(units):
+        alive = False
+        for r in range(ring.shape[0]):
+            alive = alive or ring[r, j]
+        dead += not alive
+    out[DEAD] = dead / units if units else 0.0
+    return out
 
 
 @_jit

@@ -58,16 +58,23 @@ def _three_axes(a) -> numpy.ndarray:
     return a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
 
 
-def _subset(view: numpy.ndarray, max_values: int | None) -> numpy.ndarray:
-    """The samples and positions ``sample_rows`` reads, as a strided (N', C, positions') view of ``view``."""
-    n, c, positions = view.shape
+def _plan(n: int, c: int, positions: int, max_values: int | None) -> tuple[int, int, int]:
+    """(sample stride, samples taken, position stride) of the rows ``sample_rows`` reads."""
     per_sample = c * positions
     if max_values is None or n * per_sample <= max_values:
-        return view
+        return 1, n, 1
     fit = max_values // max(per_sample, 1)
     if fit >= 2:
-        return view[::-(-n // fit)]
-    return view[::max(n // 2, 1)][:2, :, ::-(-2 * per_sample // max(max_values, 1))]
+        stride = -(-n // fit)
+        return stride, -(-n // stride), 1
+    stride = max(n // 2, 1)
+    return stride, min(2, -(-n // stride)), -(-2 * per_sample // max(max_values, 1))
+
+
+def _subset(view: numpy.ndarray, max_values: int | None) -> numpy.ndarray:
+    """The samples and positions ``sample_rows`` reads, as a strided (N', C, positions') view of ``view``."""
+    stride, take, position_stride = _plan(*view.shape, max_values)
+    return view[::stride][:take, :, ::position_stride]
 
 
 class Summary(NamedTuple):
@@ -108,18 +115,18 @@ def summary(a, bins: int = 30, activation: str | None = None, value_range=None,
     return _as_summary(out, counts, bins)
 
 
-def activation_numbers(a, active: numpy.ndarray, bins: int = 30, activation: str | None = None,
-                       max_values: int | None = None) -> Summary | None:
-    """What the doctor reads of an activation on a measured step, in one call: ``active`` (one bool per
-    unit) OR-ed with ``active_units(a)`` (every value), and ``summary(a, bins, activation,
-    max_values=max_values)``; None, with ``active`` left as it was, when a value of ``a`` is NaN or Inf."""
+def activation_numbers(a, window: numpy.ndarray, row: int, bins: int = 30, activation: str | None = None,
+                       max_values: int | None = None) -> tuple[Summary, float] | None:
+    """What the doctor reads of an activation on a measured step, in one call: ``summary(a, bins,
+    activation, max_values=max_values)`` and the share of units that never fired over ``window``
+    (a (batches, units) bool array whose row ``row`` gets this batch's ``active_units(a)``, read from
+    every value). None, with ``window`` unchanged, when a value of ``a`` is NaN or Inf."""
     view = _three_axes(a)
-    subset = numpy.ascontiguousarray(_subset(view, max_values))   # contiguous: the loops vectorise
-    counts = numpy.zeros(bins, dtype=numpy.int64)
     if view.size == 0:
-        return summary(a, bins, activation)
-    out = _loops.activation(view, subset, bins, *_tails(activation), active, counts)
-    return None if out is None else _as_summary(out, counts, bins)
+        return summary(a, bins, activation), 0.0
+    counts = numpy.zeros(bins, dtype=numpy.int64)
+    out = _loops.activation(view, *_plan(*view.shape, max_values), bins, *_tails(activation), window, row, counts)
+    return None if out is None else (_as_summary(out, counts, bins), out[_loops.DEAD])
 
 
 def _tails(activation: str | None) -> tuple[float, float]:

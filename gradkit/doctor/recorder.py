@@ -18,7 +18,6 @@ the adapter (``adapters/``): the recorder sees NumPy arrays.
 """
 from __future__ import annotations
 
-import collections
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -103,7 +102,7 @@ class Recorder:
         self.probes: list[StepProbe] = []       # measured steps
         self.validation: list[dict] = []        # {"step", "loss", "accuracy"} where measured
         self.nonfinite: list[dict] = []         # events: step, where, detail
-        self._active = collections.defaultdict(lambda: collections.deque(maxlen=window))
+        self._active: dict = {}                  # layer name -> [(window, units) fired, batches seen]
         self._handles, self._current, self._before = [], None, {}
         self._grad_norms: dict = {}             # id(parameter) -> gradient norm, on the measured step
         self.paused = False
@@ -222,24 +221,23 @@ class Recorder:
             a = self.adapter.numpy(output)
             if a.ndim < 2:
                 return None
-            active = numpy.zeros(a.shape[1], dtype=bool)   # read from every value
-            s = probes.activation_numbers(a, active, self.bins, layer.activation, ACTIVATION_VALUES)
-            if s is None:
+            ring = self._active.get(layer.name)
+            if ring is None or ring[0].shape[1] != a.shape[1]:
+                ring = self._active[layer.name] = [numpy.zeros((self.window, a.shape[1]), dtype=bool), 0]
+            read = probes.activation_numbers(a, ring[0], ring[1] % self.window, self.bins, layer.activation,
+                                             ACTIVATION_VALUES)
+            if read is None:
                 self.note_nonfinite(self._current.step, f"forward:{layer.name}",
                                     f"{layer.label} produced NaN/Inf {tuple(a.shape)}")
                 return None
+            s, dead = read
+            ring[1] += 1
             slot[q.MEAN], slot[q.STD], slot[q.HISTOGRAM] = s.mean, s.std, (s.counts, s.edges)
             slot[q.SAMPLE_SPREAD], slot[q.UNIT_SPREAD] = s.sample_spread, s.unit_spread
             if layer.activation in ("sigmoid", "tanh"):
                 slot[q.SATURATION] = s.saturation
-            if layer.activation == "relu":   # every value: a unit that fires once is alive
-                window = self._active[layer.name]
-                window.append(active)
-                ever = window[0].copy()
-                for seen in list(window)[1:]:
-                    ever |= seen
-                slot[q.DEAD_SHARE] = probes.dead_share(ever)
-                slot[q.WINDOW_BATCHES] = len(window)
+            if layer.activation == "relu":   # every value, over the window: a unit that fires once is alive
+                slot[q.DEAD_SHARE], slot[q.WINDOW_BATCHES] = dead, min(ring[1], self.window)
             return None
         return hook
 
