@@ -77,6 +77,22 @@ def _subset(view: numpy.ndarray, max_values: int | None) -> numpy.ndarray:
     return view[::stride][:take, :, ::position_stride]
 
 
+class Histogram:
+    """Counts of values in equal bins over [low, high]; unpacks as (counts, edges), the edges computed
+    when read (a measured step stores every layer's histogram, the figures draw only the last)."""
+    __slots__ = ("counts", "low", "high")
+
+    def __init__(self, counts: numpy.ndarray, low: float, high: float):
+        self.counts, self.low, self.high = counts, low, high
+
+    @property
+    def edges(self) -> numpy.ndarray:
+        return _edges(self.low, self.high, len(self.counts))
+
+    def __iter__(self):
+        return iter((self.counts, self.edges))
+
+
 class Summary(NamedTuple):
     """What ``summary`` reads of an array in (batch, units, ...) layout."""
     mean: float
@@ -85,8 +101,15 @@ class Summary(NamedTuple):
     sample_spread: float
     unit_spread: float
     saturation: float
-    counts: numpy.ndarray
-    edges: numpy.ndarray
+    histogram: Histogram
+
+    @property
+    def counts(self) -> numpy.ndarray:
+        return self.histogram.counts
+
+    @property
+    def edges(self) -> numpy.ndarray:
+        return self.histogram.edges
 
 
 def summary(a, bins: int = 30, activation: str | None = None, value_range=None,
@@ -110,9 +133,9 @@ def summary(a, bins: int = 30, activation: str | None = None, value_range=None,
         low, high = (0.0, 1.0) if value_range is None else (low, high)
         if high <= low:
             low, high = low - 0.5, low + 0.5
-        return Summary(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, counts, _edges(low, high, bins))
+        return Summary(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, Histogram(counts, low, high))
     out = _loops.summary(view, bins, *_tails(activation), low, high, counts)
-    return _as_summary(out, counts, bins)
+    return _as_summary(out, counts)
 
 
 def activation_numbers(a, window: numpy.ndarray, row: int, bins: int = 30, activation: str | None = None,
@@ -126,17 +149,17 @@ def activation_numbers(a, window: numpy.ndarray, row: int, bins: int = 30, activ
         return summary(a, bins, activation), 0.0
     counts = numpy.zeros(bins, dtype=numpy.int64)
     out = _loops.activation(view, *_plan(*view.shape, max_values), bins, *_tails(activation), window, row, counts)
-    return None if out is None else (_as_summary(out, counts, bins), out[_loops.DEAD])
+    return None if out is None else (_as_summary(out, counts), out[_loops.DEAD])
 
 
 def _tails(activation: str | None) -> tuple[float, float]:
     return saturation_bounds(activation) if activation in ("sigmoid", "tanh") else (-math.inf, math.inf)
 
 
-def _as_summary(out: numpy.ndarray, counts: numpy.ndarray, bins: int) -> Summary:
+def _as_summary(out: numpy.ndarray, counts: numpy.ndarray) -> Summary:
     v = out.tolist()
     return Summary(v[_loops.MEAN], v[_loops.STD], v[_loops.RMS], v[_loops.SAMPLE_SPREAD], v[_loops.UNIT_SPREAD],
-                   v[_loops.SATURATED], counts, _edges(v[_loops.LOW], v[_loops.HIGH], bins))
+                   v[_loops.SATURATED], Histogram(counts, v[_loops.LOW], v[_loops.HIGH]))
 
 
 def _edges(low: float, high: float, bins: int) -> numpy.ndarray:

@@ -32,8 +32,9 @@ class Quantity(str):
 OUTPUT_NORM = Quantity("output_norm", "out/sample", "per-sample norm of the layer's output (probes.per_sample_norm)")
 GRAD_NORM = Quantity("grad_norm", "grad/sample",
                      "per-sample norm of d loss / d output, the gradient flowing back through the layer")
-WEIGHT_NORM = Quantity("weight_norm", "|W|", "||W|| before the optimiser's step (probes.norm)")
-ROW_SPREAD = Quantity("row_spread", "row spread", "||W - mean row|| / ||W||: 0 for identical units (probes.row_spread)")
+WEIGHT_NORM = Quantity("weight_norm", "|W|", "||W|| after the optimiser's step (probes.weight_numbers)")
+ROW_SPREAD = Quantity("row_spread", "row spread",
+                      "||W - mean row|| / ||W|| after the step: 0 for identical units (probes.row_spread)")
 UPDATE_RATIO = Quantity("update_ratio", "update/weight",
                         "||W_after - W_before|| / ||W_before|| over one step (a fixed sample of the weights)")
 WEIGHT_GRAD_NORM = Quantity("weight_grad_norm", "|dW|", "||d loss / d W|| at the optimiser's step")

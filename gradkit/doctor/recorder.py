@@ -10,8 +10,8 @@ On a measured step it registers, for the step only,
 * a forward hook on the model itself, giving the scale of its inputs and whether its outputs are
   probabilities (rows of non-negative numbers summing to 1);
 
-and reads the weights before and after the optimiser's step (weight norm, gradient norm, update
-ratio, row spread) and which mode-dependent modules (dropout, batch norm) were in eval mode. Other
+and reads a sample of the weights before the optimiser's step and every weight after it (weight
+norm, gradient norm, update ratio, row spread) and which mode-dependent modules (dropout, batch norm) were in eval mode. Other
 steps cost one comparison: the hooks are not there. The numbers are stored per step as plain
 floats, ready for the rules and the figures. The framework (gradkit or PyTorch) is known only to
 the adapter (``adapters/``): the recorder sees NumPy arrays.
@@ -42,7 +42,8 @@ ACTIVATION_VALUES = 4096
 # places before and after the step, ``probes.weight_sample``): a layer's weights are not copied whole each
 # measured step. Over 4096 weights spread across every unit the ratio is within a few per cent of the
 # whole layer's; the rules read it on a log scale (too high or too low by a factor of 10 or more). The
-# weight norm and row spread read every weight.
+# weight norm and row spread read every weight, after the step (one step moves them by the update
+# ratio, about 1e-3 of their size: reading them before as well would cost a second pass).
 UPDATE_VALUES = 4096
 
 
@@ -113,11 +114,9 @@ class Recorder:
             self._current = None
             return
         self._current, self._grad_norms = StepProbe(step), {}
-        for layer in self.layers:   # the weights before the step: their norms, and a sample for the update
+        for layer in self.layers:   # a sample of the weights before the step, for the update ratio
             if layer.kind == "weight":
-                weight = self.adapter.weight(layer.module)
-                size, spread, _ = probes.weight_numbers(weight)
-                self._before[layer.name] = (size, spread, probes.weight_sample(weight, UPDATE_VALUES))
+                self._before[layer.name] = probes.weight_sample(self.adapter.weight(layer.module), UPDATE_VALUES)
         self._handles.append(self.model.register_forward_hook(self._model_hook))
         for layer in self.layers:
             hook = self._weight_hook(layer) if layer.kind == "weight" else self._activation_hook(layer)
@@ -232,7 +231,7 @@ class Recorder:
                 return None
             s, dead = read
             ring[1] += 1
-            slot[q.MEAN], slot[q.STD], slot[q.HISTOGRAM] = s.mean, s.std, (s.counts, s.edges)
+            slot[q.MEAN], slot[q.STD], slot[q.HISTOGRAM] = s.mean, s.std, s.histogram
             slot[q.SAMPLE_SPREAD], slot[q.UNIT_SPREAD] = s.sample_spread, s.unit_spread
             if layer.activation in ("sigmoid", "tanh"):
                 slot[q.SATURATION] = s.saturation
@@ -242,20 +241,23 @@ class Recorder:
         return hook
 
     def _read_weights(self, layer: Layer, probe: StepProbe, step: int) -> None:
+        """The weights after the step: norm and row spread (every weight, one call), the update ratio (the
+        sample taken before the step against the same places now), the weight gradient's norm."""
         slot = probe.layers.setdefault(layer.name, {})
         weight = layer.module.weight
         after = self.adapter.weight(layer.module)   # the probes accumulate in float64 themselves
         sample = probes.weight_sample(after, UPDATE_VALUES)
-        size, spread, before = self._before.get(layer.name) or (*probes.weight_numbers(after)[:2], sample)
-        slot[q.WEIGHT_NORM], slot[q.ROW_SPREAD] = size, spread
-        slot[q.UPDATE_RATIO] = probes.update_ratio(before, sample)
+        slot[q.WEIGHT_NORM], slot[q.ROW_SPREAD], _ = probes.weight_numbers(after)
+        slot[q.UPDATE_RATIO] = probes.update_ratio(self._before.get(layer.name, sample), sample)
         grad_norm = self.grad_norm(weight)
         if grad_norm is not None:
             slot[q.WEIGHT_GRAD_NORM] = grad_norm
             # a NaN/Inf anywhere makes the norm NaN/Inf: the full check only runs when it is
             if not math.isfinite(grad_norm) and not probes.all_finite(self.adapter.grad(weight)):
                 self.note_nonfinite(step, f"grad:{layer.name}", f"the weight gradient of {layer.label} is NaN/Inf")
-        if not probes.all_finite(after):   # every weight (the update ratio reads a sample)
+        # a NaN/Inf weight makes the norm NaN/Inf (a float64 sum of squares: finite float32 weights never
+        # overflow it); the full check confirms it, and catches float64 weights whose squares overflow
+        if not math.isfinite(slot[q.WEIGHT_NORM]) and not probes.all_finite(after):
             self.note_nonfinite(step, f"weight:{layer.name}", f"the weights of {layer.label} became NaN/Inf")
 
     def grad_norm(self, param) -> float | None:

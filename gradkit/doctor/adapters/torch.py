@@ -91,7 +91,7 @@ class TorchAdapter:
         return Restore(lambda: setattr(torch.Tensor, "backward", original))
 
     def scalar(self, tensor) -> float | None:
-        return float(tensor.detach()) if tensor.numel() == 1 else None
+        return tensor.item() if tensor.numel() == 1 else None   # item(): no autograd wrapper
 
     def optimizer_params(self, optimizer) -> list:
         return [p for group in optimizer.param_groups for p in group["params"]]
