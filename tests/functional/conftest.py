@@ -37,6 +37,23 @@ class Check:
         assert (err <= bound).all(), (f"{what}: at {worst} ours {actual[worst]!r}, torch {expected[worst]!r} "
                                       f"(max error {err.max():.3g}, scale {scale:.3g}, rtol {rtol})")
 
+    @staticmethod
+    def same_bits_on_thread_counts(run, counts=(1, 2, 3, 3)):
+        """``run()`` (a list of arrays) under each of gradkit's thread counts in turn (the count given
+        twice: a second run too): every result bit-identical to the first. Restores the thread count."""
+        from gradkit import threads
+        before = threads.get_num_threads()
+        results = []
+        try:
+            for count in counts:
+                threads.set_num_threads(count)
+                results.append(run())
+        finally:
+            threads.set_num_threads(before)
+        for other in results[1:]:
+            for a, b in zip(results[0], other):
+                numpy.testing.assert_array_equal(a, b)
+
     def against_torch(self, ours, theirs, arrays, dtype, requires_grad=None, seed=0, what=""):
         """Run ``ours`` on gradkit Tensors and ``theirs`` on torch tensors built from the same arrays
         (cast to ``dtype``); compare the outputs, then the gradients of every input that requires

@@ -90,20 +90,10 @@ def test_chunks_agree_with_the_whole_batch_columns(case, images_per_chunk, monke
 
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])  # float64: the weight gradient's sums show
 @pytest.mark.parametrize("case", CASES)
-def test_any_thread_count_gives_the_same_bits_and_so_does_a_second_run(case, dtype, monkeypatch, rng):
+def test_any_thread_count_gives_the_same_bits_and_so_does_a_second_run(case, dtype, check, monkeypatch, rng):
     monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PAIRS", 0)
     monkeypatch.setattr(threads, "MIN_LOOP_SIZE", 0)
     monkeypatch.setattr(conv_module, "WINOGRAD", False)
     _chunk(monkeypatch, case, 1)
     arrays = _arrays(rng, case, dtype)
-    before = threads.get_num_threads()
-    results = []
-    try:
-        for count in (1, 2, 3, 3):
-            threads.set_num_threads(count)
-            results.append(_step(case, arrays))
-    finally:
-        threads.set_num_threads(before)
-    for other in results[1:]:
-        for a, b in zip(results[0], other):
-            numpy.testing.assert_array_equal(a, b)
+    check.same_bits_on_thread_counts(lambda: _step(case, arrays))

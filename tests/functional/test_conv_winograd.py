@@ -103,21 +103,11 @@ def _step(case, arrays):
 
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
 @pytest.mark.parametrize("case", [(5, 4, 7, 6, 3, 1), (4, 3, 8, 9, 5, 0)])
-def test_any_thread_count_gives_the_same_bits(case, dtype, calls, monkeypatch, rng):
+def test_any_thread_count_gives_the_same_bits(case, dtype, calls, check, monkeypatch, rng):
     monkeypatch.setattr(threads, "MIN_LOOP_SIZE", 0)
     monkeypatch.setattr(winograd_module, "CHUNK_ELEMENTS", 1)  # one image per chunk: several chunks per thread
     arrays = _arrays(rng, case, dtype)
-    before = threads.get_num_threads()
-    results = []
-    try:
-        for count in (1, 2, 3, 3):
-            threads.set_num_threads(count)
-            results.append(_step(case, arrays))
-    finally:
-        threads.set_num_threads(before)
-    for other in results[1:]:
-        for a, b in zip(results[0], other):
-            numpy.testing.assert_array_equal(a, b)
+    check.same_bits_on_thread_counts(lambda: _step(case, arrays))
     assert len(calls) == 8
 
 
