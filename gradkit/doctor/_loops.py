@@ -19,7 +19,7 @@ from numba import njit
 _jit = njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
 
 # indices of ``summary``'s numbers
-MEAN, STD, RMS, LOW, HIGH, SAMPLE_SPREAD, UNIT_SPREAD, SATURATED, FINITE, DEAD = range(10)
+MEAN, STD, RMS, LOW, HIGH, SAMPLE_SPREAD, UNIT_SPREAD, SATURATED, DEAD = range(9)
 
 
 @_jit
@@ -66,12 +66,12 @@ def summary(rows, bins, low_saturated, high_saturated, low, high, counts):
     """The statistics of the (rows, units) layout of ``rows`` (samples, units, positions), row (b, p)
     being rows[b, :, p]: mean, std, rms and min/max of the finite values, the two spreads (std over rows
     per unit, std over units per row, each averaged and divided by the rms), the share of values
-    <= low_saturated or >= high_saturated, and the count of finite values; ``counts`` (length ``bins``)
+    <= low_saturated or >= high_saturated; ``counts`` (length ``bins``)
     gets the histogram of the finite values over [low, high] (NaN: their min to max). Returned as a
     float64 array indexed by the module's constants."""
     k, c, positions = rows.shape
     n = k * c * positions
-    out = numpy.zeros(10)
+    out = numpy.zeros(9)
     column = numpy.zeros(c)
     row_mean = numpy.zeros((k, positions))
     total, saturated, check = 0.0, 0.0, 0.0
@@ -138,7 +138,7 @@ def summary(rows, bins, low_saturated, high_saturated, low, high, counts):
         out[SAMPLE_SPREAD] = over_rows / c / rms
     if rms != 0.0 and c >= 2:
         out[UNIT_SPREAD] = across_units / (k * positions) / rms
-    out[SATURATED], out[FINITE] = saturated / n, finite
+    out[SATURATED] = saturated / n
     return out
 
 

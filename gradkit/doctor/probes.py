@@ -245,12 +245,6 @@ def active_and_finite(a) -> tuple[numpy.ndarray, bool]:
     return active, bool(finite)
 
 
-def dead_share(ever_active: numpy.ndarray) -> float:
-    """Share of units that never fired: mean(not ever_active)."""
-    ever_active = numpy.asarray(ever_active, dtype=bool)
-    return 1.0 - numpy.count_nonzero(ever_active) / ever_active.size if ever_active.size else 0.0
-
-
 def sample_spread(a) -> float:
     """How much a layer's units vary from one input to the next, relative to their size.
 

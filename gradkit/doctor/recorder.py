@@ -11,9 +11,9 @@ On a measured step it registers, for the step only,
   probabilities (rows of non-negative numbers summing to 1);
 
 and reads a sample of the weights before the optimiser's step and every weight after it (weight
-norm, gradient norm, update ratio, row spread) and which mode-dependent modules (dropout, batch norm) were in eval mode. Other
-steps cost one comparison: the hooks are not there. The numbers are stored per step as plain
-floats, ready for the rules and the figures. The framework (gradkit or PyTorch) is known only to
+norm, gradient norm, update ratio, row spread) and which mode-dependent modules (dropout, batch norm)
+were in eval mode. Other steps cost one comparison: the hooks are not there. The numbers are
+stored per step as plain floats, ready for the rules and the figures. The framework (gradkit or PyTorch) is known only to
 the adapter (``adapters/``): the recorder sees NumPy arrays.
 """
 from __future__ import annotations
@@ -256,7 +256,7 @@ class Recorder:
             if not math.isfinite(grad_norm) and not probes.all_finite(self.adapter.grad(weight)):
                 self.note_nonfinite(step, f"grad:{layer.name}", f"the weight gradient of {layer.label} is NaN/Inf")
         # a NaN/Inf weight makes the norm NaN/Inf (a float64 sum of squares: finite float32 weights never
-        # overflow it); the full check confirms it, and catches float64 weights whose squares overflow
+        # overflow it); the full check confirms it, so huge but finite float64 weights are not reported
         if not math.isfinite(slot[q.WEIGHT_NORM]) and not probes.all_finite(after):
             self.note_nonfinite(step, f"weight:{layer.name}", f"the weights of {layer.label} became NaN/Inf")
 

@@ -79,10 +79,30 @@ def test_spreads_of_degenerate_layers_are_zero():
 
 
 @pytest.mark.parametrize("a", ARRAYS)
-def test_active_units_and_dead_share(a):
+def test_active_units(a):
     expected = [any(v > 0 for v in col) for col in units_of(a)]
     assert probes.active_units(a).tolist() == expected
-    assert probes.dead_share(numpy.array(expected)) == pytest.approx(expected.count(False) / len(expected))
+
+
+def test_dead_share_over_a_window_of_batches_against_a_loop():
+    """A unit is dead when it fired in none of the window's batches; the window keeps the last rows only."""
+    window = numpy.zeros((3, 6), dtype=bool)
+    batches = [numpy.full((4, 6), -1.0) for _ in range(5)]
+    for b, unit in enumerate([0, 1, 2, 3, 0]):
+        batches[b][2, unit] = 0.5                  # batch b fires one unit, once
+    seen = []
+    for b, x in enumerate(batches):
+        _, dead = probes.activation_numbers(x, window, b % 3)
+        seen.append([any(v > 0 for v in col) for col in units_of(x)])
+        last = seen[-3:]
+        expected = sum(not any(rows[u] for rows in last) for u in range(6)) / 6
+        assert dead == pytest.approx(expected)
+    assert dead == pytest.approx(3 / 6)            # only units 2, 3, 0 fired in the last three batches
+    bad = batches[0].copy()
+    bad[0, 5] = numpy.inf
+    before = window.copy()
+    assert probes.activation_numbers(bad, window, 0) is None and (window == before).all()   # NaN/Inf: untouched
+    assert probes.all_finite(batches[0]) and not probes.all_finite(bad)
 
 
 def test_per_sample_norm():
@@ -215,19 +235,26 @@ def test_sample_rows_take_every_s_th_sample_whole_or_two_samples_thinned():
     assert rows.tolist() == numpy.moveaxis(picked, 1, -1).reshape(-1, 3).tolist()
 
 
-def test_summary_matches_the_single_probes_in_float32_and_float64():
+def test_summary_against_loops_in_float32_and_float64():
     a = rng.standard_normal((30, 8, 3, 3)) * 2 + 0.5
+    low_tail, high_tail = probes.saturation_bounds("tanh")
     for dtype in (numpy.float64, numpy.float32):
         x = a.astype(dtype)
         s = probes.summary(x, bins=9, activation="tanh")
         flat = numpy.ravel(x).astype(numpy.float64).tolist()
+        scale = slow_rms(flat)
         assert s.mean == pytest.approx(sum(flat) / len(flat), rel=1e-6)
-        assert s.std == pytest.approx(slow_std(flat), rel=1e-6)
-        assert s.rms == pytest.approx(slow_rms(flat), rel=1e-6)
-        assert (s.sample_spread, s.unit_spread) == (probes.sample_spread(x), probes.unit_spread(x))
-        assert s.saturation == probes.saturation_share(x, "tanh")
-        counts, edges = probes.histogram(x, bins=9)
-        assert s.counts.tolist() == counts.tolist() and s.edges.tolist() == edges.tolist()
+        assert s.std == pytest.approx(slow_std(flat), rel=1e-6) and s.rms == pytest.approx(scale, rel=1e-6)
+        by_unit, rows = units_of(x), rows_of(x)
+        assert s.sample_spread == pytest.approx(sum(map(slow_std, by_unit)) / len(by_unit) / scale, rel=1e-6)
+        assert s.unit_spread == pytest.approx(sum(map(slow_std, rows)) / len(rows) / scale, rel=1e-6)
+        assert s.saturation == pytest.approx(sum(v <= low_tail or v >= high_tail for v in flat) / len(flat))
+        low, high = min(flat), max(flat)
+        expected = [0] * 9
+        for v in flat:
+            expected[min(int(math.floor((v - low) / (high - low) * 9)), 8)] += 1
+        counts, edges = s.histogram                                     # unpacks as (counts, edges)
+        assert counts.tolist() == expected and edges[0] == pytest.approx(low) and edges[-1] == pytest.approx(high)
 
 
 def test_active_and_finite_flags_every_nan_and_inf():
@@ -242,11 +269,16 @@ def test_active_and_finite_flags_every_nan_and_inf():
         assert not finite and active.tolist() == [True, True, False, True]
 
 
-def test_weight_numbers_in_one_read_equal_the_single_probes():
+def test_weight_numbers_in_one_read_against_loops():
     before, after = rng.standard_normal((6, 5, 3)), rng.standard_normal((6, 5, 3))
     size, spread, ratio = probes.weight_numbers(before, after)
-    assert size == pytest.approx(probes.norm(before))
-    assert spread == pytest.approx(probes.row_spread(before)) and ratio == pytest.approx(probes.update_ratio(before, after))
+    rows = [numpy.ravel(before[i]).tolist() for i in range(6)]
+    mean_row = [sum(r[j] for r in rows) / 6 for j in range(15)]
+    exact = math.sqrt(sum(v * v for r in rows for v in r))
+    assert size == pytest.approx(exact)
+    assert spread == pytest.approx(math.sqrt(sum((r[j] - mean_row[j]) ** 2 for r in rows for j in range(15))) / exact)
+    step = math.sqrt(sum((x - y) ** 2 for x, y in zip(numpy.ravel(after), numpy.ravel(before))))
+    assert ratio == pytest.approx(step / exact)
     assert probes.weight_numbers(before)[2] == 0.0
     assert probes.weight_numbers(numpy.zeros((3, 2)), numpy.ones((3, 2))) == (0.0, 0.0, math.inf)
 
