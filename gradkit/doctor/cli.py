@@ -83,10 +83,11 @@ def _check_names(setup) -> None:
 def listing() -> str:
     from . import scenarios
     lines = ["Scenarios (gradkit doctor --model NAME[:field=value,...]; 'custom:...' starts from the defaults):"]
-    for name in scenarios.names():
-        s = scenarios.get(name)
-        expected = s.expected or "healthy"
-        lines.append(f"  {name:22s} {expected:22s} {s.story}")
+    rows = [(name, scenarios.get(name)) for name in scenarios.names()]
+    width = max(len(name) for name, _ in rows)
+    finding = max(len(s.expected or "healthy") for _, s in rows)
+    for name, s in rows:
+        lines.append(f"  {name:{width}s} {s.expected or 'healthy':{finding}s} {s.story}")
     return "\n".join(lines)
 
 
