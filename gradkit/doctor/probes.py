@@ -23,16 +23,6 @@ from . import _loops
 SATURATION_DERIVATIVE_SHARE = 0.1
 
 
-def _units_last(a: numpy.ndarray) -> numpy.ndarray:
-    """(N, C, *positions) -> (N * positions, C): one row per (sample, position), one column per unit."""
-    a = numpy.asarray(a)
-    if a.ndim < 2:
-        raise ValueError(f"probes: expected an array of shape (batch, units, ...), got shape {a.shape}")
-    if a.ndim == 2:
-        return a
-    return numpy.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
-
-
 def sample_rows(a, max_values: int | None) -> numpy.ndarray:
     """At most about ``max_values`` values of ``a`` (N, C, *positions) as a (rows, C) array:
     whole rows of the units-last layout (one per sample and position). When they do not all fit, every
@@ -48,11 +38,9 @@ def sample_rows(a, max_values: int | None) -> numpy.ndarray:
 
 def _three_axes(a) -> numpy.ndarray:
     """(N, C, *positions) as a C-contiguous float32/float64 (N, C, positions) array (a view when it can be)."""
-    a = numpy.asarray(a)
+    a = _floating(a)
     if a.ndim < 2:
-        _units_last(a)   # names the bad layout
-    if a.dtype not in _FLOATS:
-        a = a.astype(numpy.float64)
+        raise ValueError(f"probes: expected an array of shape (batch, units, ...), got shape {a.shape}")
     if not a.flags.c_contiguous:
         a = numpy.ascontiguousarray(a)
     return a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
@@ -284,14 +272,12 @@ def norm(a) -> float:
 def _floating(a) -> numpy.ndarray:
     """``a`` as a float32 or float64 array, copied only when it is neither."""
     a = numpy.asarray(a)
-    return a if a.dtype in (numpy.float32, numpy.float64) else a.astype(numpy.float64)
+    return a if a.dtype in _FLOATS else a.astype(numpy.float64)
 
 
 def _flat(a) -> numpy.ndarray:
     """``a`` as a contiguous float32 or float64 vector (a view when it can be)."""
-    a = numpy.asarray(a)
-    if a.dtype not in _FLOATS:
-        a = a.astype(numpy.float64)
+    a = _floating(a)
     return a.reshape(-1) if a.flags.c_contiguous else numpy.ascontiguousarray(a).reshape(-1)
 
 
