@@ -26,23 +26,28 @@ def _compiled():
     global _kernels
     if _kernels is None:
         from numba import njit
+        from numba import uint64 as u
+
+        # Unsigned indices: with a signed range(first, last) Numba wraps negative indices, and that
+        # test kept LLVM 22 (Numba 0.68) from vectorising these loops: 3.6-33x slower than NumPy
+        # (bench/README.md, session 8). tests/autograd/test_elementwise.py checks the SIMD code.
 
         @njit(cache=True, nogil=True)
         def relu(x, y, first, last):
             zero = numpy.zeros(1, y.dtype)[0]
-            for i in range(first, last):
+            for i in range(u(first), u(last)):
                 v = x[i]
                 y[i] = v if v > 0 or v != v else zero  # NaN stays NaN and -0.0 gives 0.0, as maximum
 
         @njit(cache=True, nogil=True)
         def relu_gradient(y, gy, gx, first, last):
             zero = numpy.zeros(1, gx.dtype)[0]
-            for i in range(first, last):
+            for i in range(u(first), u(last)):
                 gx[i] = gy[i] if y[i] > 0 else zero
 
         @njit(cache=True, nogil=True)
         def add(a, b, out, first, last):
-            for i in range(first, last):
+            for i in range(u(first), u(last)):
                 out[i] = a[i] + b[i]
 
         _kernels = relu, relu_gradient, add
