@@ -7,7 +7,9 @@ call paid fresh page faults (glibc maps arrays above 32 MB anew each time) and R
 some 250 MB of columns alive between its forward and backward passes. Here each thread takes a
 range of images (``threads.split``) and walks through it in chunks whose columns stay in the
 core's cache (``CHUNK_ELEMENTS``): gather a chunk's columns, multiply, and move on, reusing one
-buffer. Nothing is saved for the backward pass but the padded input: the weight gradient gathers
+buffer. Nothing is saved for the backward pass but the input (in its (C, N, H, W) memory, which
+every conv, batch norm and ReLU output has; the loops read the padding as zeros, so no padded copy
+is made): the weight gradient gathers
 each chunk's columns again (cheap from cache), and the input gradient multiplies and scatters
 (col2im) chunk by chunk.
 
@@ -30,34 +32,64 @@ _jit = njit(cache=True, nogil=True)
 
 
 @_jit
-def gather(xp, kh, kw, sh, sw, dh, dw, cols, first):
-    """cols[(c, i, j), (n - first, a, b)] = xp[c, n, a sh + i dh, b sw + j dw] for the images n of the
-    chunk [first, first + cols' images); cols is (C KH KW, images OH OW) viewed as 6-D here."""
-    channels = xp.shape[0]
-    images, oh, ow = cols.shape[3], cols.shape[4], cols.shape[5]
-    for c in range(channels):
-        for i in range(kh):
-            for j in range(kw):
-                for n in range(images):
-                    for a in range(oh):
-                        y = _u(a * sh + i * dh)
-                        for b in range(ow):
-                            cols[c, i, j, n, a, b] = xp[c, _u(first + n), y, _u(b * sw + j * dw)]
+def _valid(o, stride, offset, size):
+    """The outputs [lo, hi) of a row of o whose input position b stride + offset lies in [0, size)."""
+    lo = 0 if offset >= 0 else min(o, (stride - 1 - offset) // stride)
+    hi = max(lo, min(o, (size - 1 - offset) // stride + 1)) if size - 1 - offset >= 0 else lo
+    return lo, hi
 
 
 @_jit
-def scatter(cols, kh, kw, sh, sw, dh, dw, outp, first):
-    """The adjoint of ``gather``: outp[c, n, y, x] += the cols entries read from (y, x)."""
-    channels = outp.shape[0]
+def gather(x, kh, kw, sh, sw, dh, dw, ph, pw, cols, first):
+    """cols[(c, i, j), (n - first, a, b)] = x[c, n, a sh + i dh - ph, b sw + j dw - pw], 0 where that
+    falls in the padding, for the images n of the chunk [first, first + cols' images); x is the
+    unpadded (C, N, H, W) input and cols is (C KH KW, images OH OW) viewed as 6-D here. Reading the
+    padding as zeros here saves the padded copy of every input (a pass over it and its memory)."""
+    channels, height, width = x.shape[0], x.shape[2], x.shape[3]
     images, oh, ow = cols.shape[3], cols.shape[4], cols.shape[5]
-    for c in range(channels):
-        for i in range(kh):
-            for j in range(kw):
+    zero = numpy.zeros(1, cols.dtype)[0]
+    for j in range(kw):
+        lo, hi = _valid(ow, sw, j * dw - pw, width)
+        start = _u(lo * sw + j * dw - pw)  # the input column of output lo (>= 0 when lo < hi)
+        for c in range(channels):
+            for i in range(kh):
                 for n in range(images):
                     for a in range(oh):
-                        y = _u(a * sh + i * dh)
-                        for b in range(ow):
-                            outp[c, _u(first + n), y, _u(b * sw + j * dw)] += cols[c, i, j, n, a, b]
+                        row = cols[c, i, j, n, a]
+                        y = a * sh + i * dh - ph
+                        if y < 0 or y >= height:
+                            for b in range(_u(ow)):
+                                row[b] = zero
+                            continue
+                        src = x[c, _u(first + n), _u(y)]
+                        for b in range(_u(lo)):
+                            row[b] = zero
+                        for k in range(_u(hi - lo)):
+                            row[_u(lo) + k] = src[start + k * _u(sw)]
+                        for b in range(_u(hi), _u(ow)):
+                            row[b] = zero
+
+
+@_jit
+def scatter(cols, kh, kw, sh, sw, dh, dw, ph, pw, out, first):
+    """The adjoint of ``gather``: out[c, n, y, x] += the cols entries read from (y, x); the entries
+    read from the padding are dropped. out is the unpadded (C, N, H, W) gradient."""
+    channels, height, width = out.shape[0], out.shape[2], out.shape[3]
+    images, oh, ow = cols.shape[3], cols.shape[4], cols.shape[5]
+    for j in range(kw):
+        lo, hi = _valid(ow, sw, j * dw - pw, width)
+        start = _u(lo * sw + j * dw - pw)
+        for c in range(channels):
+            for i in range(kh):
+                for n in range(images):
+                    for a in range(oh):
+                        y = a * sh + i * dh - ph
+                        if y < 0 or y >= height:
+                            continue
+                        row = cols[c, i, j, n, a]
+                        dst = out[c, _u(first + n), _u(y)]
+                        for k in range(_u(hi - lo)):
+                            dst[start + k * _u(sw)] += row[_u(lo) + k]
 
 
 class Plan:
@@ -85,10 +117,11 @@ class Plan:
     def buffer(self):
         return numpy.empty((self.rows, self.images * self.pixels), self.dtype)
 
-    def columns(self, buffer, xp, start, stop):
+    def columns(self, buffer, xc, start, stop):
         """The columns of images [start, stop) in ``buffer`` (a (rows, their pixels) view of it)."""
         cols = buffer[:, :(stop - start) * self.pixels]
-        gather(xp, *self.window.taps, cols.reshape(self.shape6 + (stop - start,) + self.out_hw), start)
+        gather(xc, *self.window.taps, *self.window.padding, cols.reshape(self.shape6 + (stop - start,) + self.out_hw),
+               start)
         return cols
 
     def span(self, start, stop):
@@ -96,19 +129,19 @@ class Plan:
         return slice(start * self.pixels, stop * self.pixels)
 
 
-def forward(plan, xp, wm, bias, ym):
-    """ym (O, N OH OW) = wm (O, C KH KW) @ columns of xp (+ bias)."""
+def forward(plan, xc, wm, bias, ym):
+    """ym (O, N OH OW) = wm (O, C KH KW) @ columns of xc (C, N, H, W) (+ bias)."""
     def part(first, last):
         buffer = plan.buffer()
         for start, stop in plan.grid[first:last]:
             out = ym[:, plan.span(start, stop)]
-            numpy.matmul(wm, plan.columns(buffer, xp, start, stop), out=out)
+            numpy.matmul(wm, plan.columns(buffer, xc, start, stop), out=out)
             if bias is not None:
                 out += bias[:, None]
     run([(part, bounds) for bounds in plan.parts(len(plan.grid))])
 
 
-def weight_grad(plan, xp, gym):
+def weight_grad(plan, xc, gym):
     """gw (O, C KH KW) = sum over chunks of gym[:, chunk] @ columns(chunk)^T, summed in float64."""
     blocks = ranges(len(plan.grid), plan.BLOCKS)
     sums = numpy.zeros((len(blocks), gym.shape[0], plan.rows))
@@ -117,13 +150,13 @@ def weight_grad(plan, xp, gym):
         buffer = plan.buffer()
         for total, (chunk_first, chunk_last) in zip(sums[first:last], blocks[first:last]):
             for start, stop in plan.grid[chunk_first:chunk_last]:
-                total += gym[:, plan.span(start, stop)] @ plan.columns(buffer, xp, start, stop).T
+                total += gym[:, plan.span(start, stop)] @ plan.columns(buffer, xc, start, stop).T
     run([(part, bounds) for bounds in plan.parts(len(blocks))])
     return sums.sum(0)
 
 
-def input_grad(plan, wm, gym, dxp):
-    """dxp (C, N, Hp, Wp, zeroed) += col2im(wm^T @ gym), chunk by chunk."""
+def input_grad(plan, wm, gym, dxc):
+    """dxc (C, N, H, W, zeroed) += col2im(wm^T @ gym), chunk by chunk."""
     wt = wm.T
 
     def part(first, last):
@@ -131,5 +164,6 @@ def input_grad(plan, wm, gym, dxp):
         for start, stop in plan.grid[first:last]:
             cols = buffer[:, :(stop - start) * plan.pixels]
             numpy.matmul(wt, gym[:, plan.span(start, stop)], out=cols)
-            scatter(cols.reshape(plan.shape6 + (stop - start,) + plan.out_hw), *plan.window.taps, dxp, start)
+            scatter(cols.reshape(plan.shape6 + (stop - start,) + plan.out_hw), *plan.window.taps, *plan.window.padding,
+                    dxc, start)
     run([(part, bounds) for bounds in plan.parts(len(plan.grid))])

@@ -76,15 +76,15 @@ class _Geometry:
             over_batch(loops().conv_direct, x.shape[0], xp, *self.window.kernel, *self.window.dilation,
                        numpy.ascontiguousarray(w).reshape(w.shape[0], -1), bias, yc)
             return nchw(yc), xp
-        xp = self.window.padded(x) if self.groups == 1 and (CHUNKED or WINOGRAD and self.winograd) else None
         if WINOGRAD and self.winograd:
-            yc = winograd().convolve(xp, w, b)
+            yc = winograd().convolve(self.window.padded(x), w, b)
             if yc is not None:  # None: an output is not finite; im2col + GEMM gives IEEE's (and torch's) values
-                return nchw(yc), xp if CHUNKED else None
+                return nchw(yc), None
         if self.groups == 1 and CHUNKED:  # a few images at a time, on each thread (``_chunked``)
+            xc = channels_first(x)  # free for a conv, batch norm or ReLU output; the loops pad
             ym = numpy.empty((w.shape[0], x.shape[0] * self.out_hw[0] * self.out_hw[1]), x.dtype)
-            chunked().forward(self.plan(x.dtype), xp, w.reshape(w.shape[0], -1), b, ym)
-            return self.output_from_matrix(ym), xp
+            chunked().forward(self.plan(x.dtype), xc, w.reshape(w.shape[0], -1), b, ym)
+            return self.output_from_matrix(ym), xc
         cols = self.columns(x)
         ym = _matmul(self.weight_matrix(w), cols)
         if b is not None:
@@ -103,8 +103,8 @@ class _Geometry:
                  for part_gw, part in zip(gw, parts)])
             return gw.sum(0).astype(x.dtype).reshape(self.w_shape)
         if self.groups == 1 and CHUNKED:
-            xp = self.window.padded(x) if saved is None else saved
-            gw = chunked().weight_grad(self.plan(x.dtype), xp, self.output_matrix(gy)[0])
+            xc = channels_first(x) if saved is None else saved
+            gw = chunked().weight_grad(self.plan(x.dtype), xc, self.output_matrix(gy)[0])
             return gw.astype(x.dtype, copy=False).reshape(self.w_shape)
         cols = self.columns(x) if saved is None else saved
         # (cols @ gy^T)^T, not gy @ cols^T: the same product, 1.7x faster in OpenBLAS at LeNet-5 shapes
@@ -123,9 +123,10 @@ class _Geometry:
             if gxc is not None:
                 return nchw(gxc)
         if self.groups == 1 and CHUNKED:
-            dxp = self.window.padded_zeros(self.x_shape, gy.dtype)
-            chunked().input_grad(self.plan(gy.dtype), w.reshape(w.shape[0], -1), self.output_matrix(gy)[0], dxp)
-            return self.window.unpad(dxp)
+            n, c, h, width = self.x_shape
+            dxc = numpy.zeros((c, n, h, width), gy.dtype)  # dense: the ReLU gradient before it runs compiled
+            chunked().input_grad(self.plan(gy.dtype), w.reshape(w.shape[0], -1), self.output_matrix(gy)[0], dxc)
+            return nchw(dxc)
         return self.scatter_columns(_matmul(self.weight_matrix(w).transpose(0, 2, 1), self.output_matrix(gy)))
 
     def columns(self, x):

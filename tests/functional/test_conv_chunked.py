@@ -13,7 +13,10 @@ from gradkit import threads
 
 # (N, C, H, W, O, kernel, stride, padding, dilation): 3x3 as ResNet's, stride 2, 1x1 of stride 2, dilation
 CASES = [(5, 4, 6, 7, 6, 3, 1, 1, 1), (5, 3, 9, 8, 4, 3, 2, 1, 1), (5, 4, 8, 8, 6, 1, 2, 0, 1),
-         (4, 2, 9, 9, 3, (3, 2), 1, 2, 2)]
+         (4, 2, 9, 9, 3, (3, 2), 1, 2, 2),
+         # padding the loops read as zeros: wider than k - 1 (whole rows and columns of padding), on an
+         # image narrower than the kernel's reach, with stride 3
+         (3, 2, 5, 6, 3, 3, 3, 3, 1), (2, 2, 2, 3, 2, (3, 4), 1, (2, 3), 1)]
 
 
 def _rows_times_pixels(case):
@@ -53,7 +56,7 @@ def test_chunks_against_torch(case, dtype, images_per_chunk, monkeypatch, check,
     _chunk(monkeypatch, case, images_per_chunk)
     gathered = []
     kernel = chunked_module.gather
-    monkeypatch.setattr(chunked_module, "gather", lambda *a: (gathered.append(a[7].shape[3]), kernel(*a))[1])
+    monkeypatch.setattr(chunked_module, "gather", lambda *a: (gathered.append(a[9].shape[3]), kernel(*a))[1])
     ours, theirs = _conv(case)
     check.against_torch(ours, theirs, _arrays(rng, case), dtype, what=f"chunked conv2d {case}")
     n, whole = case[0], case[0] // images_per_chunk  # forward and weight gradient each gather every chunk once
