@@ -68,7 +68,8 @@ class _Geometry:
 
     def forward(self, x, w, b):
         """conv(x, w) + b as the NCHW view of an (O, N, OH, OW) array, and what ``weight_grad`` can
-        reuse: the padded input (direct loops) or the columns (im2col + GEMM)."""
+        reuse: the padded input (direct loops), the (C, N, H, W) input (chunked im2col + GEMM) or the
+        whole batch's columns (grouped)."""
         if self.direct:
             xp = self.window.padded(x)
             yc = numpy.empty((w.shape[0], x.shape[0]) + self.out_hw, dtype=x.dtype)
@@ -228,7 +229,7 @@ class ConvGradWeight(Function):
     """gw = conv_grad_weight(x, gy): the gradient of conv(x, w) with respect to w.
 
     gw = (gy_mat @ im2col(x)^T) reshaped to (O, C/G, KH, KW), or the direct loop for few channels;
-    what the forward pass saved (its columns or its padded input) is reused when given. Linear in x
+    what the forward pass saved (its columns or its input) is reused when given. Linear in x
     and in gy: d/dx is conv_grad_input(gy, .), d/dgy is conv(x, .).
     """
 
