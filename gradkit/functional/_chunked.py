@@ -32,64 +32,63 @@ _jit = njit(cache=True, nogil=True)
 
 
 @_jit
-def _valid(o, stride, offset, size):
-    """The outputs [lo, hi) of a row of o whose input position b stride + offset lies in [0, size)."""
-    lo = 0 if offset >= 0 else min(o, (stride - 1 - offset) // stride)
-    hi = max(lo, min(o, (size - 1 - offset) // stride + 1)) if size - 1 - offset >= 0 else lo
-    return lo, hi
+def _taps(xp, kh, kw, sh, sw, dh, dw, cols):
+    """cols[(c, i, j), (n, a, b)] = xp[c, n, a sh + i dh, b sw + j dw] for a padded stage xp."""
+    channels = xp.shape[0]
+    images, oh, ow = cols.shape[3], cols.shape[4], cols.shape[5]
+    for c in range(channels):
+        for i in range(kh):
+            for j in range(kw):
+                for n in range(images):
+                    for a in range(oh):
+                        y = _u(a * sh + i * dh)
+                        for b in range(ow):
+                            cols[c, i, j, n, a, b] = xp[c, _u(n), y, _u(b * sw + j * dw)]
 
 
 @_jit
-def gather(x, kh, kw, sh, sw, dh, dw, ph, pw, cols, first):
+def gather(x, kh, kw, sh, sw, dh, dw, ph, pw, stage, cols, first):
     """cols[(c, i, j), (n - first, a, b)] = x[c, n, a sh + i dh - ph, b sw + j dw - pw], 0 where that
     falls in the padding, for the images n of the chunk [first, first + cols' images); x is the
-    unpadded (C, N, H, W) input and cols is (C KH KW, images OH OW) viewed as 6-D here. Reading the
-    padding as zeros here saves the padded copy of every input (a pass over it and its memory)."""
+    unpadded (C, N, H, W) input and cols is (C KH KW, images OH OW) viewed as 6-D here.
+
+    The chunk's images are first copied into ``stage``, a (C, images, H + 2 ph, W + 2 pw) array of the
+    calling thread whose border stays zero, and the windows are read from there: a copy of a few images
+    in cache instead of a padded copy of the whole batch (one more pass over it and its memory). Loops
+    that read the padding as zeros in place measured 2-2.5x slower (bench/README.md, session 8)."""
     channels, height, width = x.shape[0], x.shape[2], x.shape[3]
-    images, oh, ow = cols.shape[3], cols.shape[4], cols.shape[5]
-    zero = numpy.zeros(1, cols.dtype)[0]
-    for j in range(kw):
-        lo, hi = _valid(ow, sw, j * dw - pw, width)
-        start = _u(lo * sw + j * dw - pw)  # the input column of output lo (>= 0 when lo < hi)
-        for c in range(channels):
-            for i in range(kh):
-                for n in range(images):
-                    for a in range(oh):
-                        row = cols[c, i, j, n, a]
-                        y = a * sh + i * dh - ph
-                        if y < 0 or y >= height:
-                            for b in range(_u(ow)):
-                                row[b] = zero
-                            continue
-                        src = x[c, _u(first + n), _u(y)]
-                        for b in range(_u(lo)):
-                            row[b] = zero
-                        for k in range(_u(hi - lo)):
-                            row[_u(lo) + k] = src[start + k * _u(sw)]
-                        for b in range(_u(hi), _u(ow)):
-                            row[b] = zero
+    images = cols.shape[3]
+    for c in range(channels):
+        for n in range(images):
+            for y in range(height):
+                for b in range(width):
+                    stage[c, n, _u(y + ph), _u(b + pw)] = x[c, _u(first + n), y, b]
+    _taps(stage, kh, kw, sh, sw, dh, dw, cols)
 
 
 @_jit
-def scatter(cols, kh, kw, sh, sw, dh, dw, ph, pw, out, first):
-    """The adjoint of ``gather``: out[c, n, y, x] += the cols entries read from (y, x); the entries
-    read from the padding are dropped. out is the unpadded (C, N, H, W) gradient."""
+def scatter(cols, kh, kw, sh, sw, dh, dw, ph, pw, stage, out, first):
+    """The adjoint of ``gather``: out[c, n] = the sum of the cols entries read from each pixel of
+    image n, for the chunk's images (each image lies in one chunk, so it is written, not added to);
+    the entries read from the padding are dropped. out is the unpadded (C, N, H, W) gradient; the sums
+    are taken in ``stage``, as in ``gather``."""
     channels, height, width = out.shape[0], out.shape[2], out.shape[3]
     images, oh, ow = cols.shape[3], cols.shape[4], cols.shape[5]
-    for j in range(kw):
-        lo, hi = _valid(ow, sw, j * dw - pw, width)
-        start = _u(lo * sw + j * dw - pw)
-        for c in range(channels):
-            for i in range(kh):
+    zero = numpy.zeros(1, stage.dtype)[0]
+    stage[:, :images] = zero
+    for c in range(channels):
+        for i in range(kh):
+            for j in range(kw):
                 for n in range(images):
                     for a in range(oh):
-                        y = a * sh + i * dh - ph
-                        if y < 0 or y >= height:
-                            continue
-                        row = cols[c, i, j, n, a]
-                        dst = out[c, _u(first + n), _u(y)]
-                        for k in range(_u(hi - lo)):
-                            dst[start + k * _u(sw)] += row[_u(lo) + k]
+                        y = _u(a * sh + i * dh)
+                        for b in range(ow):
+                            stage[c, _u(n), y, _u(b * sw + j * dw)] += cols[c, i, j, n, a, b]
+    for c in range(channels):
+        for n in range(images):
+            for y in range(height):
+                for b in range(width):
+                    out[c, _u(first + n), y, b] = stage[c, _u(n), _u(y + ph), _u(b + pw)]
 
 
 class Plan:
@@ -109,6 +108,7 @@ class Plan:
         self.grid = [(start, min(start + self.images, n)) for start in range(0, n, self.images)]
         self.size = self.rows * self.pixels * n  # a split is sized by the whole batch's columns
         self.shape6 = (c,) + window.kernel
+        self.in_hw = tuple(x_shape[2:])
 
     def parts(self, items):
         """[first, last) ranges of ``items`` (chunks or blocks), one per thread (``threads.split``)."""
@@ -117,11 +117,16 @@ class Plan:
     def buffer(self):
         return numpy.empty((self.rows, self.images * self.pixels), self.dtype)
 
-    def columns(self, buffer, xc, start, stop):
+    def stage(self):
+        """A thread's padded copy of one chunk's images (its border stays zero; see ``gather``)."""
+        ph, pw = self.window.padding
+        return numpy.zeros((self.shape6[0], self.images, self.in_hw[0] + 2 * ph, self.in_hw[1] + 2 * pw), self.dtype)
+
+    def columns(self, buffer, stage, xc, start, stop):
         """The columns of images [start, stop) in ``buffer`` (a (rows, their pixels) view of it)."""
         cols = buffer[:, :(stop - start) * self.pixels]
-        gather(xc, *self.window.taps, *self.window.padding, cols.reshape(self.shape6 + (stop - start,) + self.out_hw),
-               start)
+        gather(xc, *self.window.taps, *self.window.padding, stage,
+               cols.reshape(self.shape6 + (stop - start,) + self.out_hw), start)
         return cols
 
     def span(self, start, stop):
@@ -132,10 +137,10 @@ class Plan:
 def forward(plan, xc, wm, bias, ym):
     """ym (O, N OH OW) = wm (O, C KH KW) @ columns of xc (C, N, H, W) (+ bias)."""
     def part(first, last):
-        buffer = plan.buffer()
+        buffer, stage = plan.buffer(), plan.stage()
         for start, stop in plan.grid[first:last]:
             out = ym[:, plan.span(start, stop)]
-            numpy.matmul(wm, plan.columns(buffer, xc, start, stop), out=out)
+            numpy.matmul(wm, plan.columns(buffer, stage, xc, start, stop), out=out)
             if bias is not None:
                 out += bias[:, None]
     run([(part, bounds) for bounds in plan.parts(len(plan.grid))])
@@ -147,23 +152,23 @@ def weight_grad(plan, xc, gym):
     sums = numpy.zeros((len(blocks), gym.shape[0], plan.rows))
 
     def part(first, last):
-        buffer = plan.buffer()
+        buffer, stage = plan.buffer(), plan.stage()
         for total, (chunk_first, chunk_last) in zip(sums[first:last], blocks[first:last]):
             for start, stop in plan.grid[chunk_first:chunk_last]:
-                total += gym[:, plan.span(start, stop)] @ plan.columns(buffer, xc, start, stop).T
+                total += gym[:, plan.span(start, stop)] @ plan.columns(buffer, stage, xc, start, stop).T
     run([(part, bounds) for bounds in plan.parts(len(blocks))])
     return sums.sum(0)
 
 
 def input_grad(plan, wm, gym, dxc):
-    """dxc (C, N, H, W, zeroed) += col2im(wm^T @ gym), chunk by chunk."""
+    """dxc (C, N, H, W; every entry written) = col2im(wm^T @ gym), chunk by chunk."""
     wt = wm.T
 
     def part(first, last):
-        buffer = plan.buffer()
+        buffer, stage = plan.buffer(), plan.stage()
         for start, stop in plan.grid[first:last]:
             cols = buffer[:, :(stop - start) * plan.pixels]
             numpy.matmul(wt, gym[:, plan.span(start, stop)], out=cols)
             scatter(cols.reshape(plan.shape6 + (stop - start,) + plan.out_hw), *plan.window.taps, *plan.window.padding,
-                    dxc, start)
+                    stage, dxc, start)
     run([(part, bounds) for bounds in plan.parts(len(plan.grid))])

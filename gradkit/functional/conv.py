@@ -125,7 +125,7 @@ class _Geometry:
                 return nchw(gxc)
         if self.groups == 1 and CHUNKED:
             n, c, h, width = self.x_shape
-            dxc = numpy.zeros((c, n, h, width), gy.dtype)  # dense: the ReLU gradient before it runs compiled
+            dxc = numpy.empty((c, n, h, width), gy.dtype)  # dense: the ReLU gradient before it runs compiled
             chunked().input_grad(self.plan(gy.dtype), w.reshape(w.shape[0], -1), self.output_matrix(gy)[0], dxc)
             return nchw(dxc)
         return self.scatter_columns(_matmul(self.weight_matrix(w).transpose(0, 2, 1), self.output_matrix(gy)))

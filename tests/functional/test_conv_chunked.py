@@ -56,7 +56,7 @@ def test_chunks_against_torch(case, dtype, images_per_chunk, monkeypatch, check,
     _chunk(monkeypatch, case, images_per_chunk)
     gathered = []
     kernel = chunked_module.gather
-    monkeypatch.setattr(chunked_module, "gather", lambda *a: (gathered.append(a[9].shape[3]), kernel(*a))[1])
+    monkeypatch.setattr(chunked_module, "gather", lambda *a: (gathered.append(a[10].shape[3]), kernel(*a))[1])
     ours, theirs = _conv(case)
     check.against_torch(ours, theirs, _arrays(rng, case), dtype, what=f"chunked conv2d {case}")
     n, whole = case[0], case[0] // images_per_chunk  # forward and weight gradient each gather every chunk once
