@@ -4,8 +4,8 @@
 
 Every conv layer of ResNet-20 (batch 64, CIFAR-shaped) through ``_chunked`` as a training step runs
 it (forward, weight gradient, input gradient), then again with the gathers and scatters replaced by
-no-ops: what is left is the products and the Python loop over the chunks, the floor of im2col +
-GEMM on these shapes. The forward pass and the weight gradient then read columns written once with
+no-ops: what is left is the products and the Python loop over the chunks (``_chunked.COMPILED``
+off: the compiled loops hold their own gathers), the floor of im2col + GEMM on these shapes. The forward pass and the weight gradient then read columns written once with
 finite values (a buffer per layer, only read, so the threads share it); the input gradient writes
 its columns, so it keeps a buffer per thread. Figures in ms per step (best of 7 rounds), summed
 over the layers; compare them with PyTorch's convolution time in ``python -m bench.profile resnet20``.
@@ -68,17 +68,18 @@ def main(argv=None) -> None:
     from gradkit.functional import _chunked
     threads.set_num_threads(args.threads)
     rng = numpy.random.default_rng(0)
-    gather, scatter = _chunked.gather, _chunked.scatter
+    gather, scatter, compiled = _chunked.gather, _chunked.scatter, _chunked.COMPILED
     totals = {"as run": numpy.zeros(3), "products only": numpy.zeros(3)}
     print(f"ResNet-20 conv layers, batch {BATCH}, {args.threads} thread(s); ms per call: forward, weight grad, input grad")
     for c, o, size, k, stride, padding, count in LAYERS:
         row = []
         for label, bare in (("as run", False), ("products only", True)):
             _chunked.gather, _chunked.scatter = (lambda *a: None, lambda *a: None) if bare else (gather, scatter)
+            _chunked.COMPILED = compiled and not bare  # the compiled loops hold their own gathers
             try:
                 figures = _layer(rng, c, o, size, k, stride, padding, bare)
             finally:
-                _chunked.gather, _chunked.scatter = gather, scatter
+                _chunked.gather, _chunked.scatter, _chunked.COMPILED = gather, scatter, compiled
             totals[label] += count * numpy.array(figures)
             row.append(f"{label} " + " / ".join(f"{v:.2f}" for v in figures))
         print(f"  {c:>2} -> {o:>2}, {size}x{size}, {k}x{k} stride {stride}, x{count}: " + "; ".join(row))

@@ -25,8 +25,13 @@ from numba import njit
 from numba import uint64 as _u
 
 from ..threads import ranges, run, split
+from . import _blas
+from ._blas import NO_TRANS, TRANS, gemm
 
 CHUNK_ELEMENTS = 1 << 16  # columns per chunk (256 KB of float32: half a core's L2 here)
+# each thread walks its chunks in one compiled call that runs the products itself (``_blas``); False,
+# or a NumPy whose BLAS ``_blas`` cannot call: a Python loop over the chunks with NumPy's ``matmul``
+COMPILED = True
 
 _jit = njit(cache=True, nogil=True)
 
@@ -91,6 +96,65 @@ def scatter(cols, kh, kw, sh, sw, dh, dw, ph, pw, stage, out, first):
                     out[c, _u(first + n), y, b] = stage[c, _u(n), _u(y + ph), _u(b + pw)]
 
 
+@_jit
+def _forward_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, wm, bias, ym, first, last, images, oh, ow, stage, buffer):
+    """``forward`` for the chunks [first, last): gather, one product into ym's columns, the bias."""
+    channels, n = xc.shape[0], xc.shape[1]
+    outs, rows = wm.shape
+    pixels = oh * ow
+    for chunk in range(first, last):
+        start = chunk * images
+        count = min(images, n - start)
+        width = count * pixels
+        cols = buffer[:rows * width]
+        gather(xc, kh, kw, sh, sw, dh, dw, ph, pw, stage, cols.reshape((channels, kh, kw, count, oh, ow)), start)
+        gemm(NO_TRANS, NO_TRANS, outs, width, rows, wm.ctypes.data, rows, cols.ctypes.data, width,
+             ym.ctypes.data + _u(start * pixels * ym.itemsize), ym.shape[1], ym)
+        if bias.shape[0]:
+            for o in range(outs):
+                b = bias[o]
+                for q in range(_u(start * pixels), _u(start * pixels + width)):
+                    ym[o, q] += b
+
+
+@_jit
+def _weight_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, gym, sums, blocks, first, last, images, oh, ow, stage, buffer,
+                   product):
+    """``weight_grad`` for the blocks [first, last): each chunk's columns @ gy^T, added in float64."""
+    channels, n = xc.shape[0], xc.shape[1]
+    rows, outs = product.shape
+    pixels = oh * ow
+    for block in range(first, last):
+        for chunk in range(blocks[block, 0], blocks[block, 1]):
+            start = chunk * images
+            count = min(images, n - start)
+            width = count * pixels
+            cols = buffer[:rows * width]
+            gather(xc, kh, kw, sh, sw, dh, dw, ph, pw, stage, cols.reshape((channels, kh, kw, count, oh, ow)), start)
+            gemm(NO_TRANS, TRANS, rows, outs, width, cols.ctypes.data, width,
+                 gym.ctypes.data + _u(start * pixels * gym.itemsize), gym.shape[1], product.ctypes.data, outs, product)
+            for r in range(rows):
+                for o in range(outs):
+                    sums[block, r, o] += product[r, o]
+
+
+@_jit
+def _input_chunks(wm, gym, kh, kw, sh, sw, dh, dw, ph, pw, dxc, first, last, images, oh, ow, stage, buffer):
+    """``input_grad`` for the chunks [first, last): one product wm^T @ gy into the columns, scattered."""
+    channels, n = dxc.shape[0], dxc.shape[1]
+    outs, rows = wm.shape
+    pixels = oh * ow
+    for chunk in range(first, last):
+        start = chunk * images
+        count = min(images, n - start)
+        width = count * pixels
+        cols = buffer[:rows * width]
+        gemm(TRANS, NO_TRANS, rows, width, outs, wm.ctypes.data, rows,
+             gym.ctypes.data + _u(start * pixels * gym.itemsize), gym.shape[1], cols.ctypes.data, width, cols)
+        scatter(cols.reshape((channels, kh, kw, count, oh, ow)), kh, kw, sh, sw, dh, dw, ph, pw, stage, dxc, start)
+
+
+
 class Plan:
     """The chunking of one convolution. Chunks lie on a grid fixed by the batch alone (``images`` per
     chunk from image 0) and each thread takes a range of whole chunks, so a chunk's product is the same
@@ -129,6 +193,15 @@ class Plan:
                cols.reshape(self.shape6 + (stop - start,) + self.out_hw), start)
         return cols
 
+    def compiled(self, *arrays):
+        """Whether the compiled chunk loops serve these arrays (``COMPILED``, ``_blas``, their dtype)."""
+        return COMPILED and _blas.AVAILABLE and all(a.dtype == self.dtype and a.flags.c_contiguous for a in arrays) \
+            and self.dtype in (numpy.float32, numpy.float64)
+
+    def geometry(self):
+        """The window and chunk arguments of the compiled loops."""
+        return self.window.taps + self.window.padding
+
     def span(self, start, stop):
         """The columns of images [start, stop) in an (., N OH OW) matrix."""
         return slice(start * self.pixels, stop * self.pixels)
@@ -136,6 +209,14 @@ class Plan:
 
 def forward(plan, xc, wm, bias, ym):
     """ym (O, N OH OW) = wm (O, C KH KW) @ columns of xc (C, N, H, W) (+ bias)."""
+    wm = numpy.ascontiguousarray(wm)
+    if plan.compiled(xc, wm, ym):
+        b = numpy.zeros(0, ym.dtype) if bias is None else numpy.ascontiguousarray(bias, ym.dtype)
+        run([(_forward_chunks, (xc, *plan.geometry(), wm, b, ym, first, last, plan.images, *plan.out_hw, plan.stage(),
+                                plan.buffer().reshape(-1)))
+             for first, last in plan.parts(len(plan.grid))])
+        return
+
     def part(first, last):
         buffer, stage = plan.buffer(), plan.stage()
         for start, stop in plan.grid[first:last]:
@@ -152,6 +233,12 @@ def weight_grad(plan, xc, gym):
     faster in OpenBLAS at ResNet-20's shapes (bench/README.md, session 8)."""
     blocks = ranges(len(plan.grid), plan.BLOCKS)
     sums = numpy.zeros((len(blocks), plan.rows, gym.shape[0]))
+    if plan.compiled(xc, gym):
+        bounds = numpy.array(blocks, dtype=numpy.int64).reshape(-1, 2)
+        run([(_weight_chunks, (xc, *plan.geometry(), gym, sums, bounds, first, last, plan.images, *plan.out_hw,
+                               plan.stage(), plan.buffer().reshape(-1), numpy.empty((plan.rows, gym.shape[0]), plan.dtype)))
+             for first, last in plan.parts(len(blocks))])
+        return sums.sum(0).T
 
     def part(first, last):
         buffer, stage = plan.buffer(), plan.stage()
@@ -164,6 +251,12 @@ def weight_grad(plan, xc, gym):
 
 def input_grad(plan, wm, gym, dxc):
     """dxc (C, N, H, W; every entry written) = col2im(wm^T @ gym), chunk by chunk."""
+    wm = numpy.ascontiguousarray(wm)
+    if plan.compiled(wm, gym, dxc):
+        run([(_input_chunks, (wm, gym, *plan.geometry(), dxc, first, last, plan.images, *plan.out_hw, plan.stage(),
+                              plan.buffer().reshape(-1)))
+             for first, last in plan.parts(len(plan.grid))])
+        return
     wt = wm.T
 
     def part(first, last):

@@ -54,6 +54,7 @@ def _conv(case):
 @pytest.mark.parametrize("case", CASES)
 def test_chunks_against_torch(case, dtype, images_per_chunk, monkeypatch, check, rng):
     _chunk(monkeypatch, case, images_per_chunk)
+    monkeypatch.setattr(chunked_module, "COMPILED", False)  # the Python loop over chunks, whose gathers we count
     gathered = []
     kernel = chunked_module.gather
     monkeypatch.setattr(chunked_module, "gather", lambda *a: (gathered.append(a[10].shape[3]), kernel(*a))[1])
@@ -100,3 +101,24 @@ def test_any_thread_count_gives_the_same_bits_and_so_does_a_second_run(case, dty
     _chunk(monkeypatch, case, 1)
     arrays = _arrays(rng, case, dtype)
     check.same_bits_on_thread_counts(lambda: _step(case, arrays))
+
+
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+@pytest.mark.parametrize("case", CASES)
+def test_the_compiled_chunk_loops_give_the_python_loops_bits(case, dtype, images_per_chunk, monkeypatch, rng):
+    """Each thread's chunks in one compiled call, BLAS's product called from it (``_blas``), against
+    the loop over chunks in Python with NumPy's matmul: the same products, so the same bits."""
+    if not chunked_module._blas.AVAILABLE:
+        pytest.skip("NumPy's BLAS has no 64-bit-integer cblas gemm here: only the Python loop runs")
+    arrays = _arrays(rng, case, dtype)
+    _chunk(monkeypatch, case, images_per_chunk)
+    calls = []
+    for name in ("_forward_chunks", "_weight_chunks", "_input_chunks"):
+        kernel = getattr(chunked_module, name)
+        monkeypatch.setattr(chunked_module, name, lambda *a, _k=kernel, _n=name: (calls.append(_n), _k(*a))[1])
+    compiled = _step(case, arrays)
+    assert sorted(set(calls)) == ["_forward_chunks", "_input_chunks", "_weight_chunks"]
+    monkeypatch.setattr(chunked_module, "COMPILED", False)
+    python = _step(case, arrays)
+    for name, a, b in zip(("y", "gx", "gw", "gb"), compiled, python):
+        assert numpy.array_equal(a, b), name
