@@ -66,14 +66,14 @@ def _external(kind: str, scalar):
 _sgemm, _dgemm = _external("s", types.float32), _external("d", types.float64)
 
 
-def gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, like):
-    """C (m x n, row stride ldc) = op(A) op(B), row-major, for pointers a, b, c to arrays of like's
-    dtype (float32 or float64); callable from compiled code only."""
+def gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, add, c, ldc, like):
+    """C (m x n, row stride ldc) = op(A) op(B) (+ C when ``add``), row-major, for pointers a, b, c to
+    arrays of like's dtype (float32 or float64); callable from compiled code only."""
     raise NotImplementedError("gemm runs inside compiled code only")
 
 
 @overload(gemm, jit_options={"nogil": True})
-def _gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, like):
+def _gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, add, c, ldc, like):
     if like.dtype == types.float32:
         kernel, scalar = _sgemm, numpy.float32
     elif like.dtype == types.float64:
@@ -81,7 +81,7 @@ def _gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, like):
     else:
         return None
 
-    def call(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, like):
+    def call(trans_a, trans_b, m, n, k, a, lda, b, ldb, add, c, ldc, like):
         kernel(numpy.int32(ROW_MAJOR), numpy.int32(trans_a), numpy.int32(trans_b), m, n, k, scalar(1.0), a, lda,
-               b, ldb, scalar(0.0), c, ldc)
+               b, ldb, scalar(1.0 if add else 0.0), c, ldc)
     return call

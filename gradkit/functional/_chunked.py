@@ -108,7 +108,7 @@ def _forward_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, wm, bias, ym, first, las
         width = count * pixels
         cols = buffer[:rows * width]
         gather(xc, kh, kw, sh, sw, dh, dw, ph, pw, stage, cols.reshape((channels, kh, kw, count, oh, ow)), start)
-        gemm(NO_TRANS, NO_TRANS, outs, width, rows, wm.ctypes.data, rows, cols.ctypes.data, width,
+        gemm(NO_TRANS, NO_TRANS, outs, width, rows, wm.ctypes.data, rows, cols.ctypes.data, width, False,
              ym.ctypes.data + _u(start * pixels * ym.itemsize), ym.shape[1], ym)
         if bias.shape[0]:
             for o in range(outs):
@@ -120,7 +120,9 @@ def _forward_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, wm, bias, ym, first, las
 @_jit
 def _weight_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, gym, sums, blocks, first, last, images, oh, ow, stage, buffer,
                    product):
-    """``weight_grad`` for the blocks [first, last): each chunk's columns @ gy^T, added in float64."""
+    """``weight_grad`` for the blocks [first, last): a block's chunks, columns @ gy^T, summed by BLAS
+    into ``product`` (its own sum of products, as one product over the block would take it), then
+    added into the block's float64 sums."""
     channels, n = xc.shape[0], xc.shape[1]
     rows, outs = product.shape
     pixels = oh * ow
@@ -132,10 +134,13 @@ def _weight_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, gym, sums, blocks, first,
             cols = buffer[:rows * width]
             gather(xc, kh, kw, sh, sw, dh, dw, ph, pw, stage, cols.reshape((channels, kh, kw, count, oh, ow)), start)
             gemm(NO_TRANS, TRANS, rows, outs, width, cols.ctypes.data, width,
-                 gym.ctypes.data + _u(start * pixels * gym.itemsize), gym.shape[1], product.ctypes.data, outs, product)
-            for r in range(rows):
-                for o in range(outs):
-                    sums[block, r, o] += product[r, o]
+                 gym.ctypes.data + _u(start * pixels * gym.itemsize), gym.shape[1], chunk > blocks[block, 0],
+                 product.ctypes.data, outs, product)
+        if blocks[block, 1] == blocks[block, 0]:
+            continue  # (``threads.ranges`` makes no empty block)
+        for r in range(rows):
+            for o in range(outs):
+                sums[block, r, o] += product[r, o]
 
 
 @_jit
@@ -150,7 +155,7 @@ def _input_chunks(wm, gym, kh, kw, sh, sw, dh, dw, ph, pw, dxc, first, last, ima
         width = count * pixels
         cols = buffer[:rows * width]
         gemm(TRANS, NO_TRANS, rows, width, outs, wm.ctypes.data, rows,
-             gym.ctypes.data + _u(start * pixels * gym.itemsize), gym.shape[1], cols.ctypes.data, width, cols)
+             gym.ctypes.data + _u(start * pixels * gym.itemsize), gym.shape[1], False, cols.ctypes.data, width, cols)
         scatter(cols.reshape((channels, kh, kw, count, oh, ow)), kh, kw, sh, sw, dh, dw, ph, pw, stage, dxc, start)
 
 
@@ -159,9 +164,17 @@ class Plan:
     """The chunking of one convolution. Chunks lie on a grid fixed by the batch alone (``images`` per
     chunk from image 0) and each thread takes a range of whole chunks, so a chunk's product is the same
     whatever the thread count; the weight gradient sums its chunks in float64 into ``BLOCKS`` fixed
-    groups of chunks, then the groups in order, so it does not depend on the thread count either."""
+    groups of chunks, then the groups in order, so it does not depend on the thread count either.
+
+    The groups' float64 sums are held at once, so their count shrinks with the weight's size (from
+    ``BLOCKS`` down to ``MIN_BLOCKS``, halving while they take more than ``SUMS_BYTES``): 16 groups of
+    a 64-channel 3x3 weight were 4.7 MB, zeroed afresh and summed at every call, and made its weight
+    gradient 1.4x slower in the ResNet-20 step than 4 groups (bench/README.md, session 8). The count
+    depends on the shapes only, never on the thread count."""
 
     BLOCKS = 16
+    MIN_BLOCKS = 4
+    SUMS_BYTES = 1 << 19
 
     def __init__(self, window, x_shape, out_hw, dtype):
         n, c = x_shape[:2]
@@ -173,6 +186,13 @@ class Plan:
         self.size = self.rows * self.pixels * n  # a split is sized by the whole batch's columns
         self.shape6 = (c,) + window.kernel
         self.in_hw = tuple(x_shape[2:])
+
+    def blocks(self, outs: int) -> list:
+        """[first, last) chunk ranges of the weight gradient's float64 groups (see the class)."""
+        count = self.BLOCKS
+        while count > self.MIN_BLOCKS and count * self.rows * outs * 8 > self.SUMS_BYTES:
+            count //= 2
+        return ranges(len(self.grid), count)
 
     def parts(self, items):
         """[first, last) ranges of ``items`` (chunks or blocks), one per thread (``threads.split``)."""
@@ -228,10 +248,11 @@ def forward(plan, xc, wm, bias, ym):
 
 
 def weight_grad(plan, xc, gym):
-    """gw (O, C KH KW) = sum over chunks of gym[:, chunk] @ columns(chunk)^T, summed in float64. Each
+    """gw (O, C KH KW) = sum over chunks of gym[:, chunk] @ columns(chunk)^T: each block's chunks summed
+    in the columns' dtype (as BLAS sums within one product), the blocks in float64. Each
     chunk's product is taken transposed, columns @ gym[:, chunk]^T (C KH KW, O): the same sums, 4-15%
     faster in OpenBLAS at ResNet-20's shapes (bench/README.md, session 8)."""
-    blocks = ranges(len(plan.grid), plan.BLOCKS)
+    blocks = plan.blocks(gym.shape[0])
     sums = numpy.zeros((len(blocks), plan.rows, gym.shape[0]))
     if plan.compiled(xc, gym):
         bounds = numpy.array(blocks, dtype=numpy.int64).reshape(-1, 2)
@@ -243,8 +264,12 @@ def weight_grad(plan, xc, gym):
     def part(first, last):
         buffer, stage = plan.buffer(), plan.stage()
         for total, (chunk_first, chunk_last) in zip(sums[first:last], blocks[first:last]):
+            block = None  # the block's own sum of products, in the columns' dtype (as ``_weight_chunks``)
             for start, stop in plan.grid[chunk_first:chunk_last]:
-                total += plan.columns(buffer, stage, xc, start, stop) @ gym[:, plan.span(start, stop)].T
+                product = plan.columns(buffer, stage, xc, start, stop) @ gym[:, plan.span(start, stop)].T
+                block = product if block is None else numpy.add(block, product, out=block)
+            if block is not None:
+                total += block
     run([(part, bounds) for bounds in plan.parts(len(blocks))])
     return sums.sum(0).T
 

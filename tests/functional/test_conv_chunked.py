@@ -112,6 +112,7 @@ def test_the_compiled_chunk_loops_give_the_python_loops_bits(case, dtype, images
         pytest.skip("NumPy's BLAS has no 64-bit-integer cblas gemm here: only the Python loop runs")
     arrays = _arrays(rng, case, dtype)
     _chunk(monkeypatch, case, images_per_chunk)
+    monkeypatch.setattr(chunked_module.Plan, "BLOCKS", 2)  # blocks of several chunks (summed by BLAS, then in float64)
     calls = []
     for name in ("_forward_chunks", "_weight_chunks", "_input_chunks"):
         kernel = getattr(chunked_module, name)
@@ -122,3 +123,20 @@ def test_the_compiled_chunk_loops_give_the_python_loops_bits(case, dtype, images
     python = _step(case, arrays)
     for name, a, b in zip(("y", "gx", "gw", "gb"), compiled, python):
         assert numpy.array_equal(a, b), name
+
+
+def test_the_weight_gradient_groups_shrink_with_the_weight_and_keep_the_bits(check, monkeypatch, rng):
+    """The float64 groups of the weight gradient are fewer for a large weight (their sums are held at
+    once), by its shape alone: the bits stay the same on any thread count."""
+    def groups(c, o, size):
+        geometry = conv_module._Geometry(conv_module.Window("conv2d", 3, 1, 1), 1, (64, c, size, size), (o, c, 3, 3))
+        return len(geometry.plan(numpy.float32).blocks(o))
+    assert groups(16, 16, 32) == 16 and groups(32, 32, 16) == 4 and groups(64, 64, 8) == 4
+    monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PAIRS", 0)
+    monkeypatch.setattr(threads, "MIN_LOOP_SIZE", 0)
+    monkeypatch.setattr(conv_module, "WINOGRAD", False)
+    monkeypatch.setattr(chunked_module.Plan, "SUMS_BYTES", 1)  # MIN_BLOCKS groups of several chunks
+    case = CASES[0]
+    _chunk(monkeypatch, case, 1)
+    arrays = _arrays(rng, (9,) + case[1:], numpy.float32)
+    check.same_bits_on_thread_counts(lambda: _step(case, arrays))
