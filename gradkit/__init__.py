@@ -6,6 +6,7 @@
     >>> x.grad
     tensor([2., 4.])
 """
+from . import _malloc  # freed memory kept between training steps (glibc; see the module)
 from . import backend
 from .autograd import (Dual, Function, Tensor, detect_anomaly, enable_grad, grad, is_grad_enabled, jvp,
                        no_grad, set_grad_enabled)
