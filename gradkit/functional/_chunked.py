@@ -8,15 +8,19 @@ some 250 MB of columns alive between its forward and backward passes. Here each 
 range of images (``threads.split``) and walks through it in chunks whose columns stay in the
 core's cache (``CHUNK_ELEMENTS``): gather a chunk's columns, multiply, and move on, reusing one
 buffer. Nothing is saved for the backward pass but the input (in its (C, N, H, W) memory, which
-every conv, batch norm and ReLU output has; the loops read the padding as zeros, so no padded copy
-is made): the weight gradient gathers
-each chunk's columns again (cheap from cache), and the input gradient multiplies and scatters
-(col2im) chunk by chunk.
+every conv, batch norm and ReLU output has; each thread copies a chunk's images into its own padded
+stage, so no padded copy of the batch is made): the weight gradient gathers each chunk's columns
+again (cheap from cache), and the input gradient multiplies and scatters (col2im) chunk by chunk.
+
+Each thread walks its chunks in one compiled call (``_forward_chunks``, ``_weight_chunks``,
+``_input_chunks``) that runs BLAS's product itself (``_blas``): no Python, and no GIL, per chunk.
+Where NumPy's BLAS cannot be called that way (or with ``COMPILED = False``) the same chunks run
+from Python with NumPy's ``matmul``, with the same bits.
 
 Products run on BLAS's calling thread (``threads`` keeps BLAS on one thread while gradkit splits),
 one chunk at a time, so each output entry is computed as one BLAS call computes it whatever the
-thread count; the weight gradient sums its chunks' products in float64, in a fixed order per
-thread count (bench/README.md has the figures).
+thread count; the weight gradient sums its chunks' products in float64 groups fixed by the shapes
+(``Plan``), so its bits do not depend on the thread count either (bench/README.md has the figures).
 """
 from __future__ import annotations
 
