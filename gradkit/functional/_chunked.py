@@ -100,6 +100,15 @@ def scatter(cols, kh, kw, sh, sw, dh, dw, ph, pw, stage, out, first):
                     out[c, _u(first + n), y, b] = stage[c, _u(n), _u(y + ph), _u(b + pw)]
 
 
+@njit(inline="always")
+def _chunk(buffer, rows, chunk, images, batch, pixels):
+    """A chunk's first image, its image count, its column count (images OH OW) and its columns: a
+    (rows, images OH OW) run of buffer."""
+    start = chunk * images
+    count = min(images, batch - start)
+    return start, count, count * pixels, buffer[:rows * count * pixels]
+
+
 @_jit
 def _forward_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, wm, bias, ym, first, last, images, oh, ow, stage, buffer):
     """``forward`` for the chunks [first, last): gather, one product into ym's columns, the bias."""
@@ -107,10 +116,7 @@ def _forward_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, wm, bias, ym, first, las
     outs, rows = wm.shape
     pixels = oh * ow
     for chunk in range(first, last):
-        start = chunk * images
-        count = min(images, n - start)
-        width = count * pixels
-        cols = buffer[:rows * width]
+        start, count, width, cols = _chunk(buffer, rows, chunk, images, n, pixels)
         gather(xc, kh, kw, sh, sw, dh, dw, ph, pw, stage, cols.reshape((channels, kh, kw, count, oh, ow)), start)
         gemm(NO_TRANS, NO_TRANS, outs, width, rows, wm.ctypes.data, rows, cols.ctypes.data, width, False,
              ym.ctypes.data + _u(start * pixels * ym.itemsize), ym.shape[1], ym)
@@ -132,10 +138,7 @@ def _weight_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, gym, sums, blocks, first,
     pixels = oh * ow
     for block in range(first, last):
         for chunk in range(blocks[block, 0], blocks[block, 1]):
-            start = chunk * images
-            count = min(images, n - start)
-            width = count * pixels
-            cols = buffer[:rows * width]
+            start, count, width, cols = _chunk(buffer, rows, chunk, images, n, pixels)
             gather(xc, kh, kw, sh, sw, dh, dw, ph, pw, stage, cols.reshape((channels, kh, kw, count, oh, ow)), start)
             gemm(NO_TRANS, TRANS, rows, outs, width, cols.ctypes.data, width,
                  gym.ctypes.data + _u(start * pixels * gym.itemsize), gym.shape[1], chunk > blocks[block, 0],
@@ -154,14 +157,10 @@ def _input_chunks(wm, gym, kh, kw, sh, sw, dh, dw, ph, pw, dxc, first, last, ima
     outs, rows = wm.shape
     pixels = oh * ow
     for chunk in range(first, last):
-        start = chunk * images
-        count = min(images, n - start)
-        width = count * pixels
-        cols = buffer[:rows * width]
+        start, count, width, cols = _chunk(buffer, rows, chunk, images, n, pixels)
         gemm(TRANS, NO_TRANS, rows, width, outs, wm.ctypes.data, rows,
              gym.ctypes.data + _u(start * pixels * gym.itemsize), gym.shape[1], False, cols.ctypes.data, width, cols)
         scatter(cols.reshape((channels, kh, kw, count, oh, ow)), kh, kw, sh, sw, dh, dw, ph, pw, stage, dxc, start)
-
 
 
 class Plan:
