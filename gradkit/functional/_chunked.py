@@ -41,8 +41,8 @@ _jit = njit(cache=True, nogil=True)
 
 
 @_jit
-def _taps(xp, kh, kw, sh, sw, dh, dw, cols):
-    """cols[(c, i, j), (n, a, b)] = xp[c, n, a sh + i dh, b sw + j dw] for a padded stage xp."""
+def _taps(xp, kh, kw, sh, sw, dh, dw, cols, first):
+    """cols[(c, i, j), (n, a, b)] = xp[c, first + n, a sh + i dh, b sw + j dw] (xp padded, or needing none)."""
     channels = xp.shape[0]
     images, oh, ow = cols.shape[3], cols.shape[4], cols.shape[5]
     for c in range(channels):
@@ -52,7 +52,22 @@ def _taps(xp, kh, kw, sh, sw, dh, dw, cols):
                     for a in range(oh):
                         y = _u(a * sh + i * dh)
                         for b in range(ow):
-                            cols[c, i, j, n, a, b] = xp[c, _u(n), y, _u(b * sw + j * dw)]
+                            cols[c, i, j, n, a, b] = xp[c, _u(first + n), y, _u(b * sw + j * dw)]
+
+
+@_jit
+def _spread(cols, kh, kw, sh, sw, dh, dw, outp, first):
+    """The adjoint of ``_taps``: outp[c, first + n, y, x] += the cols entries read from (y, x)."""
+    channels = outp.shape[0]
+    images, oh, ow = cols.shape[3], cols.shape[4], cols.shape[5]
+    for c in range(channels):
+        for i in range(kh):
+            for j in range(kw):
+                for n in range(images):
+                    for a in range(oh):
+                        y = _u(a * sh + i * dh)
+                        for b in range(ow):
+                            outp[c, _u(first + n), y, _u(b * sw + j * dw)] += cols[c, i, j, n, a, b]
 
 
 @_jit
@@ -61,10 +76,14 @@ def gather(x, kh, kw, sh, sw, dh, dw, ph, pw, stage, cols, first):
     falls in the padding, for the images n of the chunk [first, first + cols' images); x is the
     unpadded (C, N, H, W) input and cols is (C KH KW, images OH OW) viewed as 6-D here.
 
-    The chunk's images are first copied into ``stage``, a (C, images, H + 2 ph, W + 2 pw) array of the
-    calling thread whose border stays zero, and the windows are read from there: a copy of a few images
-    in cache instead of a padded copy of the whole batch (one more pass over it and its memory). Loops
-    that read the padding as zeros in place measured 2-2.5x slower (bench/README.md, session 8)."""
+    With padding, the chunk's images are first copied into ``stage``, a (C, images, H + 2 ph, W + 2 pw)
+    array of the calling thread whose border stays zero, and the windows are read from there: a copy
+    of a few images in cache instead of a padded copy of the whole batch (one more pass over it and its
+    memory). Loops that read the padding as zeros in place measured 2-2.5x slower (bench/README.md,
+    session 8). Without padding the windows are read from x itself."""
+    if ph == 0 and pw == 0:
+        _taps(x, kh, kw, sh, sw, dh, dw, cols, first)
+        return
     channels, height, width = x.shape[0], x.shape[2], x.shape[3]
     images = cols.shape[3]
     for c in range(channels):
@@ -72,27 +91,24 @@ def gather(x, kh, kw, sh, sw, dh, dw, ph, pw, stage, cols, first):
             for y in range(height):
                 for b in range(width):
                     stage[c, n, _u(y + ph), _u(b + pw)] = x[c, _u(first + n), y, b]
-    _taps(stage, kh, kw, sh, sw, dh, dw, cols)
+    _taps(stage, kh, kw, sh, sw, dh, dw, cols, 0)
 
 
 @_jit
 def scatter(cols, kh, kw, sh, sw, dh, dw, ph, pw, stage, out, first):
     """The adjoint of ``gather``: out[c, n] = the sum of the cols entries read from each pixel of
     image n, for the chunk's images (each image lies in one chunk, so it is written, not added to);
-    the entries read from the padding are dropped. out is the unpadded (C, N, H, W) gradient; the sums
-    are taken in ``stage``, as in ``gather``."""
+    the entries read from the padding are dropped. out is the unpadded (C, N, H, W) gradient; with
+    padding the sums are taken in ``stage``, as in ``gather``."""
     channels, height, width = out.shape[0], out.shape[2], out.shape[3]
-    images, oh, ow = cols.shape[3], cols.shape[4], cols.shape[5]
-    zero = numpy.zeros(1, stage.dtype)[0]
+    images = cols.shape[3]
+    zero = numpy.zeros(1, out.dtype)[0]
+    if ph == 0 and pw == 0:
+        out[:, first:first + images] = zero
+        _spread(cols, kh, kw, sh, sw, dh, dw, out, first)
+        return
     stage[:, :images] = zero
-    for c in range(channels):
-        for i in range(kh):
-            for j in range(kw):
-                for n in range(images):
-                    for a in range(oh):
-                        y = _u(a * sh + i * dh)
-                        for b in range(ow):
-                            stage[c, _u(n), y, _u(b * sw + j * dw)] += cols[c, i, j, n, a, b]
+    _spread(cols, kh, kw, sh, sw, dh, dw, stage, 0)
     for c in range(channels):
         for n in range(images):
             for y in range(height):
@@ -205,8 +221,11 @@ class Plan:
         return numpy.empty((self.rows, self.images * self.pixels), self.dtype)
 
     def stage(self):
-        """A thread's padded copy of one chunk's images (its border stays zero; see ``gather``)."""
+        """A thread's padded copy of one chunk's images (its border stays zero; see ``gather``); an
+        empty array when there is no padding (the loops then read and write x itself)."""
         ph, pw = self.window.padding
+        if not (ph or pw):
+            return numpy.zeros((0, 0, 0, 0), self.dtype)
         return numpy.zeros((self.shape6[0], self.images, self.in_hw[0] + 2 * ph, self.in_hw[1] + 2 * pw), self.dtype)
 
     def columns(self, buffer, stage, xc, start, stop):
