@@ -30,7 +30,7 @@ def _compiled():
 
         # Unsigned indices: with a signed range(first, last) Numba wraps negative indices, and that
         # test kept LLVM 22 (Numba 0.68) from vectorising these loops: 3.6-33x slower than NumPy
-        # (bench/README.md, session 8). tests/autograd/test_elementwise.py checks the SIMD code.
+        # (bench/README.md, session 8). tests/threads/test_elementwise_split.py checks the indices.
 
         @njit(cache=True, nogil=True)
         def relu(x, y, first, last):
