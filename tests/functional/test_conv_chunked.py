@@ -14,8 +14,8 @@ from gradkit import threads
 # (N, C, H, W, O, kernel, stride, padding, dilation): 3x3 as ResNet's, stride 2, 1x1 of stride 2, dilation
 CASES = [(5, 4, 6, 7, 6, 3, 1, 1, 1), (5, 3, 9, 8, 4, 3, 2, 1, 1), (5, 4, 8, 8, 6, 1, 2, 0, 1),
          (4, 2, 9, 9, 3, (3, 2), 1, 2, 2),
-         # padding the loops read as zeros: wider than k - 1 (whole rows and columns of padding), on an
-         # image narrower than the kernel's reach, with stride 3
+         # padding wider than k - 1 (whole rows and columns of a window in the padding), on an image
+         # narrower than the kernel's reach, with stride 3: the padded stage's edges
          (3, 2, 5, 6, 3, 3, 3, 3, 1), (2, 2, 2, 3, 2, (3, 4), 1, (2, 3), 1)]
 
 
