@@ -1,6 +1,6 @@
 """Where a training step's time goes, op by op, in gradkit and in PyTorch (same model, batch, threads).
 
-    python -m bench.profile resnet resnet20 [--threads N] [--steps N]
+    python -m bench.profile resnet resnet20 mlp [--threads N] [--steps N]
 
 gradkit: every ``Function`` subclass's ``forward`` (the array work of each op, in the forward pass
 and in backward, whose rules are ops too) is wrapped in a timer for the profiled steps, keyed by the
@@ -75,6 +75,8 @@ def _workload(name: str):
         return W._gk_resnet(), W._torch_resnet(), W._sgd(0.05, 0.9), 100, (1, 28, 28)
     if name == "resnet20":
         return nn.models.resnet20(rng=0), W._torch_resnet20(), W._sgd(0.05, 0.9), 64, (3, 32, 32)
+    if name == "mlp":
+        return W._gk_mlp_of([784] + [100] * 4 + [10]), W._torch_mlp(), W._sgd(0.01), 100, (1, 28, 28)
     raise ValueError(f"unknown workload {name!r}")
 
 
@@ -134,7 +136,7 @@ def profile(name: str, steps: int, blocks: int = 5) -> str:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="+", choices=("resnet", "resnet20"))
+    parser.add_argument("names", nargs="+", choices=("resnet", "resnet20", "mlp"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=5)
     args = parser.parse_args(argv)

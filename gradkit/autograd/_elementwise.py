@@ -78,9 +78,11 @@ def _empty_in_order(shape, dtype, order):
 def _eligible(*arrays):
     """The common memory order of large, same-dtype NumPy float arrays; None otherwise."""
     first = arrays[0]
+    if type(first) is not numpy.ndarray or first.size < MIN_SIZE:  # the small arrays of an MLP: out at once
+        return None
     if not all(type(a) is numpy.ndarray and a.shape == first.shape and a.dtype == first.dtype for a in arrays):
         return None
-    if first.size < MIN_SIZE or first.dtype.kind != "f":
+    if first.dtype.kind != "f":
         return None
     orders = {_memory_order(a) for a in arrays}
     return orders.pop() if len(orders) == 1 and None not in orders else None

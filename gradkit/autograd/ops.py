@@ -17,6 +17,7 @@ import numpy
 from .. import backend, dtypes, threads
 from . import _elementwise
 from .function import Function
+from .mode import Mode
 from .tensor import Tensor
 
 
@@ -368,6 +369,8 @@ class ReLU(Function):
         return self.y
 
     def backward(self, gy):
+        if not (Mode.grad_enabled or Mode.forward_level):  # nothing to record: the array, no node
+            return Tensor._make(ReLUGradient(self.y).forward(gy.data))
         return ReLUGradient(self.y)(gy)
 
     def jvp(self, t):
@@ -497,6 +500,13 @@ class Affine(Function):
 
     def backward(self, gy):
         x, w, b = self.inputs
+        if not (Mode.grad_enabled or Mode.forward_level):
+            # nothing to record (no create_graph, no tangents): the three arrays without their three
+            # nodes, the same calls as MatMul's and SumTo's forward (2-3 us a node, 15 nodes an MLP step)
+            g = gy.data
+            return (Tensor._make(threads.matmul(g, w.data)) if x.requires_grad else None,
+                    Tensor._make(threads.matmul(g.T, x.data)) if w.requires_grad else None,
+                    Tensor._make(g.sum(axis=0)) if b.requires_grad else None)
         return (_mm(gy, w, False, False) if x.requires_grad else None,
                 _mm(gy, x, True, False) if w.requires_grad else None,
                 sum_to(gy, b.shape) if b.requires_grad else None)

@@ -94,11 +94,14 @@ class CrossEntropy(Function):
         z = x - x.max(axis=1, keepdims=True)
         e = numpy.exp(z)
         s = e.sum(axis=1, keepdims=True)
-        self.logp = z - numpy.log(s)
+        log_s = numpy.log(s)
         self.p = numpy.divide(e, s, out=e)
         if self.indices is not None:
-            loss = -self.logp[numpy.arange(x.shape[0]), self.indices]
+            # log s_i - z_i,t_i: the same bits as -(z - log s)[i, t_i] (IEEE rounding is symmetric in
+            # sign), without the (M, C) log-softmax an index target never reads
+            loss = log_s.reshape(-1) - z[numpy.arange(x.shape[0]), self.indices]
         else:
+            self.logp = z - log_s
             loss = -(t * self.logp).sum(axis=1)
         if self.reduction == "none":
             return loss
@@ -129,10 +132,13 @@ class CrossEntropy(Function):
     def backward(self, gy):
         if self.indices is not None and self.reduction != "none" and not is_grad_enabled():
             # nothing to record: (p - onehot) * weight in one array, the same numbers as the ops below
-            # without their four nodes and the one-hot matrix (the usual training step)
+            # without their four nodes, the one-hot matrix and the node dividing gy (the usual step)
             g = self.p.copy()
             g[numpy.arange(g.shape[0]), self.indices] -= 1
-            g *= self._weight(gy).data
+            if self.reduction == "mean":
+                g *= gy.data / gy.data.dtype.type(max(g.shape[0], 1))
+            else:
+                g *= gy.data
             return Tensor._make(g)
         weight = self._weight(gy)
         gx = self._dlogits() * weight if self.inputs[0].requires_grad else None
