@@ -70,9 +70,10 @@ class Linear(Module):
     def forward(self, x):
         if not isinstance(x, Tensor):
             x = Tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        shape = x.data.shape
+        if not shape or shape[-1] != self.in_features:
             raise ShapeError(f"{self!r}: expected input of shape (..., {self.in_features}), got {x.shape}")
-        if x.ndim == 1:
+        if len(shape) == 1:
             y = matmul(x.reshape(1, -1), self.weight, transpose_b=True).reshape(self.out_features)
             return y if self.bias is None else y + self.bias
         return linear(x, self.weight, self.bias)

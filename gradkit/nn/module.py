@@ -357,6 +357,8 @@ class Module:
         return handle
 
     def __call__(self, *inputs, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
+            return self.forward(*inputs, **kwargs)  # no hooks (a plain training step): nothing else to do
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, inputs)
             if result is not None:
