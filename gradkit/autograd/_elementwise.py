@@ -6,19 +6,22 @@ NumPy's ``maximum`` checks every element for NaN and ran at 0.17 ms on LeNet-5's
 ``MIN_SIZE`` elements: below that NumPy is as fast, and a small model never imports Numba (the first
 large ReLU in a process takes 0.47 s, Numba's import and the load of the code it cached on disk).
 
-With ``SPLIT`` on, each loop is split over gradkit's threads while gradkit holds them (a model
-with convolutions; see ``threads``), never taking them from BLAS itself. The loops run over memory order: the arrays must be dense in the same axis order (every conv and
-pool output and its gradient is), otherwise the caller falls back to NumPy (``None``).
+With ``SPLIT`` on, each loop over at least ``SPLIT_MIN_SIZE`` elements is split over gradkit's
+threads while gradkit holds them (a model with convolutions; see ``threads``), never taking them
+from BLAS itself. The loops run over memory order: the arrays must be dense in the same axis order
+(every conv and pool output and its gradient is), otherwise the caller falls back to NumPy (``None``).
 """
 from __future__ import annotations
 
 import numpy
 
 MIN_SIZE = 1 << 16
-# Split over gradkit's threads while it holds them (``threads.split(take=False)``): off, as the split
-# showed no gain in the ResNet steps measured (bench/README.md, session 6); so is the compiled sum,
-# which is only worth its call when split.
-SPLIT = False
+# Split over gradkit's threads while it holds them (``threads.split(take=False)``), from
+# ``SPLIT_MIN_SIZE`` elements: below it waking the second thread cost more than half the loop (the
+# ReLU gradient at 313,600 floats: 0.070 ms on one thread, 0.080 split; at 627,200: 0.126 against
+# 0.100; bench/README.md, session 9). The compiled sum is only worth its call when split.
+SPLIT = True
+SPLIT_MIN_SIZE = 1 << 19
 _kernels = None
 
 
@@ -57,10 +60,11 @@ def _compiled():
 def _run(kernel, *flat):
     """kernel(*flat, first, last) over the flat arrays, split over gradkit's threads when it holds them."""
     from ..threads import parallel_for
-    if SPLIT:
-        parallel_for(kernel, flat[0].shape[0], *flat, size=flat[0].shape[0], take=False)
+    size = flat[0].shape[0]
+    if SPLIT and size >= SPLIT_MIN_SIZE:
+        parallel_for(kernel, size, *flat, size=size, take=False)
     else:
-        kernel(*flat, 0, flat[0].shape[0])
+        kernel(*flat, 0, size)
 
 
 def _memory_order(a):
@@ -115,7 +119,7 @@ def relu_gradient(y, gy):
 def add(a, b):
     """a + b for same-shape arrays in one memory order, split over the threads; None where NumPy
     should do it (small, broadcast or differently laid out arrays)."""
-    if not SPLIT or type(a) is not numpy.ndarray or a.size < MIN_SIZE:
+    if not SPLIT or type(a) is not numpy.ndarray or a.size < SPLIT_MIN_SIZE:
         return None
     order = _eligible(a, b)
     if order is None:

@@ -46,6 +46,7 @@ def _ops(a, b):
 
 def test_split_ops_give_numpy_bits_and_take_no_threads_from_blas(two_threads, monkeypatch, rng):
     monkeypatch.setattr(_elementwise, "SPLIT", True)
+    monkeypatch.setattr(_elementwise, "SPLIT_MIN_SIZE", _elementwise.MIN_SIZE)  # small arrays, split all the same
     a, b = _arrays(rng)
     calls = []
     run = threads.run
@@ -65,8 +66,25 @@ def test_split_ops_give_numpy_bits_and_take_no_threads_from_blas(two_threads, mo
     assert split[1].swapaxes(0, 1).flags.c_contiguous  # the sum keeps the inputs' memory order
 
 
+def test_loops_below_the_split_size_run_on_the_calling_thread(two_threads, monkeypatch, rng):
+    """Waking the second thread costs more than half a loop below ``SPLIT_MIN_SIZE`` elements."""
+    assert _elementwise.SPLIT and _elementwise.SPLIT_MIN_SIZE > _elementwise.MIN_SIZE
+    a, b = _arrays(rng)
+    calls = []
+    run = threads.run
+    monkeypatch.setattr(threads, "run", lambda c: (calls.append(len(c)), run(c))[1])
+    threads._hold()
+    _ops(a, b)
+    assert all(n == 1 for n in calls), "a loop below SPLIT_MIN_SIZE was split"
+    big = numpy.ascontiguousarray(rng.standard_normal((2, _elementwise.SPLIT_MIN_SIZE // 2)).astype(numpy.float32))
+    calls.clear()
+    _ops(big, big)
+    assert max(calls) == 2, "a loop of SPLIT_MIN_SIZE elements was not split"
+
+
 def test_small_or_broadcast_sums_stay_in_numpy(monkeypatch, rng):
     monkeypatch.setattr(_elementwise, "SPLIT", True)
+    monkeypatch.setattr(_elementwise, "SPLIT_MIN_SIZE", _elementwise.MIN_SIZE)
     a = rng.standard_normal((4, 5)).astype(numpy.float32)
     assert _elementwise.add(a, a) is None
     big = rng.standard_normal((300, 300)).astype(numpy.float32)
