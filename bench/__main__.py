@@ -67,18 +67,21 @@ def _subprocess_rows(names, runs: int, bar) -> dict:
     env = dict(os.environ)
     rows = {}
     if "memory" in names:
-        peaks, training = {"gradkit": [], "pytorch": []}, {"gradkit": [], "pytorch": []}
+        peaks, training, anon = ({"gradkit": [], "pytorch": []} for _ in range(3))
         for _ in range(runs):
             for fw in peaks:
                 m = measure_memory(fw, 30, env)
                 peaks[fw].append(m["peak_mib"])
                 training[fw].append(m["peak_mib"] - m["baseline_mib"])
+                anon[fw].append(m["anon_rise_mib"])
                 if bar is not None:
                     bar.update(1)
         row = {fw: summary(v) for fw, v in peaks.items()}
         row["training"] = {fw: summary(v) for fw, v in training.items()}
         row["ratio"] = row["gradkit"]["median"] / row["pytorch"]["median"]
         row["training_ratio"] = row["training"]["gradkit"]["median"] / row["training"]["pytorch"]["median"]
+        row["anon"] = {fw: summary(v) for fw, v in anon.items()}
+        row["anon_ratio"] = row["anon"]["gradkit"]["median"] / row["anon"]["pytorch"]["median"]
         rows["memory"] = row
     if "import" in names:
         times = {"gradkit": [], "pytorch": []}

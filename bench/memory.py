@@ -6,7 +6,10 @@ A child process trains LeNet-5 (Adam, batch 100) for ``--steps`` steps on batche
 shape and reports its peak resident set size (the kernel's VmHWM) twice: once the framework is
 imported and the batches made (``baseline``), and at the end (``peak``). ``peak`` is what the machine must
 hold; ``peak - baseline`` is what training itself took (PyTorch's baseline includes its larger
-libraries). The parent (``python -m bench``) runs each framework in its own fresh child.
+libraries). ``anon_rise`` is the anonymous memory (``RssAnon``) at the end over the same point:
+the rise without the pages of shared libraries that training loads late (gradkit's LLVM, through
+Numba, at its first compiled loop; bench/README.md, session 9). It is the memory resident at the
+end, not a peak: the kernel keeps no high-water mark of anonymous memory alone. The parent (``python -m bench``) runs each framework in its own fresh child.
 """
 from __future__ import annotations
 
@@ -19,6 +22,15 @@ import sys
 from .workloads import gradkit_step, torch_step
 
 IMPORT_SNIPPET = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+
+
+def _anon_mib() -> float:
+    """Anonymous memory (heap and private maps) resident now, MiB: ``RssAnon``, which leaves out the
+    pages of shared libraries (``RssFile``), such as the LLVM that Numba loads."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024  # kB
 
 
 def _maxrss_mib() -> float:
@@ -44,7 +56,7 @@ def train_lenet(framework: str, steps: int) -> dict:
     rng = numpy.random.default_rng(0)
     batches = [(gk.Tensor(rng.random((100, 1, 28, 28), dtype=numpy.float32)), gk.Tensor(rng.integers(0, 10, 100)))
                for _ in range(4)]
-    baseline = _maxrss_mib()
+    baseline, anon_baseline = _maxrss_mib(), _anon_mib()
     if framework == "pytorch":
         model = _torch_lenet()
         step = torch_step(model, torch.optim.Adam(model.parameters(), lr=1e-3))
@@ -53,7 +65,7 @@ def train_lenet(framework: str, steps: int) -> dict:
         step = gradkit_step(model, gk.optim.Adam(model.parameters(), lr=1e-3))
     for k in range(steps):
         step(*batches[k % len(batches)])
-    return {"baseline_mib": baseline, "peak_mib": _maxrss_mib()}
+    return {"baseline_mib": baseline, "peak_mib": _maxrss_mib(), "anon_rise_mib": _anon_mib() - anon_baseline}
 
 
 def child(args: list, env: dict) -> str:

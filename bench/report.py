@@ -46,6 +46,10 @@ def render(results: dict, workloads: dict, context: dict, targets: dict) -> str:
             met = "" if check is None else ("yes" if check(r) else "**no**")
             lines.append(f"| LeNet-5 training, peak RSS above the post-import baseline | process | {_mib(t['gradkit'])} "
                          f"| {_mib(t['pytorch'])} | {r['training_ratio']:.2f}x | | {target} | {met} |")
+            a = r["anon"]
+            lines.append(f"| LeNet-5 training, anonymous memory (RssAnon) at the end above the baseline: the rise "
+                         f"without shared-library pages | process | {_mib(a['gradkit'])} | {_mib(a['pytorch'])} | "
+                         f"{r['anon_ratio']:.2f}x | | | |")
             continue
         if name == "import":
             lines.append(f"| `import gradkit` vs `import torch` (fresh process) | import | {_seconds(r['gradkit'])} | "
