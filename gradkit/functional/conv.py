@@ -8,12 +8,16 @@ back by its adjoint (``_loops.col2im``). See ``_windows`` for the layout. The po
 Convolutions of stride 1 with few channels (both of LeNet-5's: 1 -> 6 and 6 -> 16) skip the
 columns: their GEMMs are too skinny to pay for writing and reading them (7.8 MB and 6 MB in
 LeNet-5 at batch 100), so the forward pass and the weight gradient are compiled loops over the
-padded image (``_loops.conv_direct``, ``_loops.conv_direct_weight``). The others, and every input
-gradient, go through im2col + GEMM (col2im) a few images at a time (``_chunked``): a chunk's
+padded image (``_loops.conv_direct``, ``_loops.conv_direct_weight``). The others, and the input
+gradients, go through im2col + GEMM (col2im) a few images at a time (``_chunked``): a chunk's
 columns stay in cache and the whole batch's are never held (37.7 MB for one 16-channel layer of
 ResNet-20). Every loop is split over the images of the batch on gradkit's threads (grouped
 convolutions keep the whole batch's columns and split their GEMMs over rows or columns once
 gradkit holds the threads, ``gradkit.threads``).
+
+The input gradient of a stride-1 conv with 8 to 32 channels is the forward convolution of gy with w
+flipped and transposed (``TRANSPOSED``): one product of K = O KH KW and a gather, where col2im's
+product has K = O and a scatter (residual CNN step 2-5% faster, bench/README.md, session 9).
 
 Stride-1 3x3 convolutions can also run, forward and input gradient, by Winograd F(2x2, 3x3)
 (``_winograd``, switched by ``WINOGRAD``, from 32 x 32 channel pairs): off, since it did not speed
@@ -43,6 +47,12 @@ CHUNKED = True  # one group: im2col + GEMM a few images at a time (``_chunked``)
 WINOGRAD = False  # stride-1 3x3 forward and input gradient by Winograd F(2x2, 3x3) (``_winograd``)
 WINOGRAD_MIN_CHANNEL_PAIRS = 1024  # C x O from which Winograd beat im2col + GEMM (bench/README.md, session 7)
 WINOGRAD_MAX_TILE_WASTE = 1.1  # at most 10% more outputs in the 2x2 tiles than in the plane (7x7: 31%)
+# The input gradient of a stride-1 conv as the forward convolution of gy with w flipped and transposed,
+# padded by k - 1 - p, where it beat col2im(W^T @ gy) (bench/README.md, session 9): from 8 input
+# channels (below, the products have too few rows: LeNet-5's 6 -> 16 lost) to 32 x 32 channel pairs
+TRANSPOSED = True
+TRANSPOSED_MIN_CHANNELS = 8
+TRANSPOSED_MAX_CHANNEL_PAIRS = 1024
 
 
 class _Geometry:
@@ -65,6 +75,10 @@ class _Geometry:
                          and groups == 1 and x_shape[1] * w_shape[0] >= WINOGRAD_MIN_CHANNEL_PAIRS
                          and (oh + oh % 2) * (ow + ow % 2) <= WINOGRAD_MAX_TILE_WASTE * oh * ow)
         self.winograd_input_grad = self.winograd and max(window.padding) <= 2
+        (kh, kw), (ph, pw) = window.kernel, window.padding
+        self.transposed_input_grad = (window.stride == (1, 1) and window.dilation == (1, 1) and groups == 1
+                                      and ph <= kh - 1 and pw <= kw - 1 and x_shape[1] >= TRANSPOSED_MIN_CHANNELS
+                                      and x_shape[1] * w_shape[0] <= TRANSPOSED_MAX_CHANNEL_PAIRS)
 
     def forward(self, x, w, b):
         """conv(x, w) + b as the NCHW view of an (O, N, OH, OW) array, and what ``weight_grad`` can
@@ -116,13 +130,18 @@ class _Geometry:
         return chunked().Plan(self.window, self.x_shape, self.out_hw, dtype)
 
     def input_grad(self, gy, w):
-        """conv_grad_input: col2im(W^T @ gy), chunk by chunk for one group (``_chunked``), or for a
-        stride-1 3x3 window the convolution of gy, padded by 2 - p, with w flipped and transposed."""
+        """conv_grad_input: col2im(W^T @ gy), chunk by chunk for one group (``_chunked``), or, for a
+        stride-1 window, the convolution of gy, padded by k - 1 - p, with w flipped and transposed."""
         if WINOGRAD and self.winograd_input_grad:
             flipped = Window("conv2d", 3, 1, (2 - self.window.padding[0], 2 - self.window.padding[1]))
             gxc = winograd().convolve(flipped.padded(gy), w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
             if gxc is not None:
                 return nchw(gxc)
+        if TRANSPOSED and self.transposed_input_grad:
+            (kh, kw), (ph, pw) = self.window.kernel, self.window.padding
+            flipped = _Geometry(Window("conv2d", (kh, kw), 1, (kh - 1 - ph, kw - 1 - pw)), 1, gy.shape,
+                                (self.w_shape[1], self.w_shape[0], kh, kw))
+            return flipped.forward(gy, w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], None)[0]
         if self.groups == 1 and CHUNKED:
             n, c, h, width = self.x_shape
             dxc = numpy.empty((c, n, h, width), gy.dtype)  # dense: the ReLU gradient before it runs compiled
