@@ -5,9 +5,9 @@ mostly data movement, so the windows are gathered once into columns (C KH KW, N 
 compiled loop (``_loops.im2col``), multiplied by one GEMM, W (O, C KH KW) @ columns, and scattered
 back by its adjoint (``_loops.col2im``). See ``_windows`` for the layout. The pooling ops live in ``pool`` and are re-exported here.
 
-Convolutions of stride 1 with few channels (both of LeNet-5's: 1 -> 6 and 6 -> 16) skip the
-columns: their GEMMs are too skinny to pay for writing and reading them (7.8 MB and 6 MB in
-LeNet-5 at batch 100), so the forward pass and the weight gradient are compiled loops over the
+Convolutions of stride 1 with few channels (up to 16 x 16: both of LeNet-5's, 1 -> 6 and 6 -> 16,
+and ResNet's 16 -> 16) skip the columns: their GEMMs are too skinny to pay for writing and reading
+them (7.8 MB and 6 MB in LeNet-5 at batch 100), so the forward pass and the weight gradient are compiled loops over the
 padded image (``_loops.conv_direct``, ``_loops.conv_direct_weight``). The others, and the input
 gradients, go through im2col + GEMM (col2im) a few images at a time (``_chunked``): a chunk's
 columns stay in cache and the whole batch's are never held (37.7 MB for one 16-channel layer of
@@ -42,7 +42,10 @@ from ..threads import matmul as _product, run, split
 from ._windows import Window, channels_first, check_nchw, loops, nchw, over_batch
 from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
 
-DIRECT_MAX_CHANNEL_PAIRS = 96  # input channels x output channels (LeNet-5: 1 x 6 and 6 x 16)
+# input channels x output channels up to which the direct loops beat im2col + GEMM: LeNet-5's 1 x 6 and
+# 6 x 16 (session 4), ResNet's 16 x 16 (forward 2.99 against 3.82 ms, weight gradient 2.41 against 3.55
+# at 32x32, batch 64, 2 threads); 32 x 32 lost (3.05 against 2.68; bench/README.md, session 9)
+DIRECT_MAX_CHANNEL_PAIRS = 256
 CHUNKED = True  # one group: im2col + GEMM a few images at a time (``_chunked``); False: the whole batch's columns
 WINOGRAD = False  # stride-1 3x3 forward and input gradient by Winograd F(2x2, 3x3) (``_winograd``)
 WINOGRAD_MIN_CHANNEL_PAIRS = 1024  # C x O from which Winograd beat im2col + GEMM (bench/README.md, session 7)

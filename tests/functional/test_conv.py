@@ -80,7 +80,8 @@ def test_which_convolutions_take_the_direct_path_by_default():
         window = conv_module.Window("conv2d", w_shape[2:], stride, 0)
         return conv_module._Geometry(window, groups, x_shape, w_shape).direct
     assert direct((100, 1, 28, 28), (6, 1, 5, 5)) and direct((100, 6, 14, 14), (16, 6, 5, 5))  # LeNet-5
-    assert not direct((100, 16, 14, 14), (16, 16, 3, 3))           # wide enough for the GEMM
+    assert direct((64, 16, 32, 32), (16, 16, 3, 3))                # ResNet's 16 -> 16 (bench/README.md, session 9)
+    assert not direct((64, 32, 16, 16), (32, 32, 3, 3))            # wide enough for the GEMM
     assert not direct((100, 1, 28, 28), (6, 1, 5, 5), stride=2)    # strided
     assert not direct((100, 4, 28, 28), (8, 2, 3, 3), groups=2)    # grouped
 

@@ -12,7 +12,7 @@ import gradkit.functional.conv as conv_module
 from gradkit import threads
 
 # (N, C, H, W, O, kernel, padding): 3x3 as ResNet's, 5x5 with no and full padding, a 3x5 kernel with
-# padding (1, 2), padding (0, 1); 8 x 8 channels take the direct loops (<= 96 pairs), 16 x 16 the chunks
+# padding (1, 2), padding (0, 1); each by the direct loops and by the chunks (``routes``)
 CASES = [(3, 16, 9, 7, 16, 3, 1), (2, 8, 10, 10, 8, 5, 0), (2, 8, 6, 7, 8, 5, 4), (2, 12, 7, 9, 6, (3, 5), (1, 2)),
          (2, 8, 8, 6, 16, 3, (0, 1)), (1, 32, 5, 5, 32, 3, 1)]
 
@@ -30,8 +30,14 @@ def _grads(case, dtype, seed=0):
     return x, weight, scale, p, x_gk.grad.data
 
 
+@pytest.fixture(params=["direct", "chunked"])
+def routes(request, monkeypatch):
+    """The flipped convolution (and the forward pass) by the direct loops, or by im2col + GEMM."""
+    monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PAIRS", 10**9 if request.param == "direct" else 0)
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_transposed_input_gradient_equals_col2im_and_torch(case, monkeypatch):
+def test_transposed_input_gradient_equals_col2im_and_torch(case, routes, monkeypatch):
     calls = []
     geometry = conv_module._Geometry
     monkeypatch.setattr(conv_module._Geometry, "forward",
