@@ -2,13 +2,18 @@
 
     python -m bench.conv_floor [--threads N]
 
-Every conv layer of ResNet-20 (batch 64, CIFAR-shaped) through ``_chunked`` as a training step runs
-it (forward, weight gradient, input gradient), then again with the gathers and scatters replaced by
+Every conv layer of ResNet-20 (batch 64, CIFAR-shaped) through ``_chunked`` as a training step ran
+it up to session 8 (forward, weight gradient, input gradient), then again with the gathers and scatters replaced by
 no-ops: what is left is the products and the Python loop over the chunks (``_chunked.COMPILED``
 off: the compiled loops hold their own gathers), the floor of im2col + GEMM on these shapes. The forward pass and the weight gradient then read columns written once with
 finite values (a buffer per layer, only read, so the threads share it); the input gradient writes
 its columns, so it keeps a buffer per thread. Figures in ms per step (best of 7 rounds), summed
 over the layers; compare them with PyTorch's convolution time in ``python -m bench.profile resnet20``.
+
+Every layer is timed on the im2col + GEMM path, forward, weight gradient and col2im input gradient:
+the floor of that algorithm. Since session 9 a step runs the six 16 -> 16 layers by the direct loops
+(``conv.DIRECT_MAX_CHANNEL_PAIRS``) and the input gradient of the stride-1 layers up to 32 x 32
+channels as a forward convolution (``conv.TRANSPOSED``), so "as run" is that path's time, not the step's.
 """
 from __future__ import annotations
 
@@ -41,8 +46,11 @@ def _layer(rng, c, o, size, k, stride, padding, bare: bool):
     from gradkit.functional import _chunked, conv
     x = rng.standard_normal((BATCH, c, size, size)).astype(numpy.float32)
     w = rng.standard_normal((o, c, k, k)).astype(numpy.float32)
-    geometry = conv._Geometry(conv.Window("conv2d", k, stride, padding), 1, x.shape, w.shape)
-    assert not geometry.direct, "a layer of the direct loops"
+    pairs, conv.DIRECT_MAX_CHANNEL_PAIRS = conv.DIRECT_MAX_CHANNEL_PAIRS, 0  # every layer by im2col + GEMM
+    try:
+        geometry = conv._Geometry(conv.Window("conv2d", k, stride, padding), 1, x.shape, w.shape)
+    finally:
+        conv.DIRECT_MAX_CHANNEL_PAIRS = pairs
     xc, wm, plan = numpy.ascontiguousarray(x.transpose(1, 0, 2, 3)), w.reshape(o, -1), geometry.plan(x.dtype)
     ym = numpy.empty((o, BATCH * plan.pixels), numpy.float32)
     gy = rng.standard_normal(ym.shape).astype(numpy.float32)
