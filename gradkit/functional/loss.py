@@ -111,8 +111,8 @@ class CrossEntropy(Function):
         with numpy.errstate(invalid="ignore"):  # no samples: 0 / 0 = nan, as PyTorch
             return total / x.dtype.type(x.shape[0])
 
-    def _weight(self, gy: Tensor) -> Tensor:
-        """d loss / d loss_i as a column (M, 1)."""
+    def _weight(self, gy):
+        """d loss / d loss_i as a column (M, 1); for "mean" and "sum", gy may be the bare array."""
         if self.reduction == "none":
             return ops.reshape(gy, (-1, 1))
         return gy / float(max(self.inputs[0].shape[0], 1)) if self.reduction == "mean" else gy  # no rows: no gradient
@@ -135,10 +135,7 @@ class CrossEntropy(Function):
             # without their four nodes, the one-hot matrix and the node dividing gy (the usual step)
             g = self.p.copy()
             g[numpy.arange(g.shape[0]), self.indices] -= 1
-            if self.reduction == "mean":
-                g *= gy.data / gy.data.dtype.type(max(g.shape[0], 1))
-            else:
-                g *= gy.data
+            g *= self._weight(gy.data)
             return Tensor._make(g)
         weight = self._weight(gy)
         gx = self._dlogits() * weight if self.inputs[0].requires_grad else None
