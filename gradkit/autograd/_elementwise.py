@@ -107,10 +107,20 @@ def relu(x):
 
 
 def relu_gradient(y, gy):
-    """gy where y > 0, else 0, in one pass; None where NumPy should do it."""
-    order = _eligible(y, gy)
-    if order is None:
+    """gy where y > 0, else 0, in one pass, in y's memory order; None where NumPy should do it.
+
+    A gy that is broadcast (a mean's gradient: global average pooling) or in another memory order
+    is first copied into y's: the gradient then keeps the order of the activations, so the sums and
+    ReLU gradients below it stay on these loops (NumPy's ``gy * mask`` gave the other order, and in
+    the residual CNN's backward three ReLU gradients a step fell back to NumPy: bench/README.md,
+    session 10)."""
+    order = _eligible(y)
+    if order is None or type(gy) is not numpy.ndarray or gy.shape != y.shape or gy.dtype != y.dtype:
         return None
+    if _memory_order(gy) != order:
+        dense = _empty_in_order(y.shape, y.dtype, order)
+        numpy.copyto(dense, gy)
+        gy = dense  # not gx itself: LLVM's overlap check then sends the loop down its scalar path (24x slower)
     gx = _empty_in_order(y.shape, y.dtype, order)
     _run(_compiled()[1], _flat(y, order), _flat(gy, order), _flat(gx, order))
     return gx

@@ -104,3 +104,24 @@ def test_the_loops_index_unsigned_so_that_llvm_vectorises_them():
         fresh.compile((array,) * arrays + (types.int64, types.int64))
         annotation = str(next(iter(fresh.overloads.values())).type_annotation)
         assert "range_iter_uint64" in annotation and "range_iter_int64" not in annotation, kernel.py_func.__name__
+
+
+@pytest.mark.parametrize("layout", ["broadcast", "other order"])
+def test_relu_gradient_takes_the_activations_memory_order(layout, rng):
+    """A gy that is broadcast (a mean's gradient, as global average pooling gives) or in another
+    memory order runs the compiled loop in y's order: the gradient below it keeps the activations'
+    order (NumPy's ``gy * mask`` gave NCHW, and the sums and ReLU gradients below fell back to NumPy)."""
+    a, _ = _arrays(rng)
+    if layout == "broadcast":
+        gy = numpy.broadcast_to(rng.standard_normal((8, 16, 1, 1)).astype(numpy.float32), a.shape)
+    else:
+        gy = numpy.ascontiguousarray(rng.standard_normal(a.shape).astype(numpy.float32))
+    gy.flags.writeable and gy.__setitem__((0, 0, 0, slice(3, 5)), [numpy.nan, numpy.inf])
+    y = numpy.maximum(a, numpy.float32(0))
+    gx = _elementwise.relu_gradient(y, gy)
+    assert gx is not None, "relu_gradient left a broadcast or reordered gy to NumPy"
+    assert gx.swapaxes(0, 1).flags.c_contiguous, "the gradient lost the activations' memory order"
+    numpy.testing.assert_array_equal(gx, numpy.where(y > 0, gy, numpy.float32(0)))
+    x = gk.Tensor(a, requires_grad=True)
+    gk.functional.relu(x).backward(gk.Tensor(gy))
+    numpy.testing.assert_array_equal(x.grad.data, gx)
