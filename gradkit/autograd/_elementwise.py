@@ -46,7 +46,7 @@ def _compiled():
         def relu_gradient(y, gy, gx, first, last):
             zero = numpy.zeros(1, gx.dtype)[0]
             for i in range(u(first), u(last)):
-                gx[i] = gy[i] if y[i] > 0 else zero
+                gx[i] = zero if y[i] <= 0 else gy[i]  # a NaN unit passes gy, as torch's threshold_backward
 
         @njit(cache=True, nogil=True)
         def add(a, b, out, first, last):
@@ -107,7 +107,7 @@ def relu(x):
 
 
 def relu_gradient(y, gy):
-    """gy where y > 0, else 0, in one pass, in y's memory order; None where NumPy should do it.
+    """0 where y <= 0, else gy, in one pass, in y's memory order; None where NumPy should do it.
 
     A gy that is broadcast (a mean's gradient: global average pooling) or in another memory order
     is first copied into y's: the gradient then keeps the order of the activations, so the sums and

@@ -358,7 +358,7 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """y = max(x, 0); dx = gy [x > 0] (0 at x = 0, as in PyTorch)."""
+    """y = max(x, 0); dx = gy [x > 0] (0 at x = 0, and gy where x is NaN, as in PyTorch)."""
 
     saves_output = True  # backward reads the output: changing it in place would corrupt the gradient
 
@@ -378,7 +378,8 @@ class ReLU(Function):
 
 
 class ReLUGradient(Function):
-    """gx = gy [y > 0] for a ReLU's output y: linear in gy and its own adjoint (a diagonal mask)."""
+    """gx = 0 where y <= 0, else gy, for a ReLU's output y (as torch's threshold_backward: a NaN unit
+    passes gy): linear in gy and its own adjoint (a diagonal mask)."""
 
     def __init__(self, y):
         self.y = y
@@ -387,7 +388,7 @@ class ReLUGradient(Function):
         gx = _elementwise.relu_gradient(self.y, gy)
         if gx is not None:
             return gx
-        mask = self.y > 0
+        mask = ~(self.y <= 0)
         if numpy.isfinite(gy).all():
             return gy * mask  # 13x faster than numpy.where at LeNet-5's first layer
         return numpy.where(mask, gy, gy.dtype.type(0))  # NaN * 0 is NaN: a select, as torch, gives 0

@@ -180,13 +180,17 @@ def test_relu_large_against_torch_with_double_backward_and_jvp(dtype, check, rng
 
 @pytest.mark.parametrize("shape", [(3, 4), (4, 6, 80, 70)])  # the NumPy path and the compiled one
 def test_relu_gradient_is_a_select_as_in_torch(shape, rng):
-    """Where the unit is off, a NaN or infinite gy gives 0 (not NaN = inf * 0); at x = -0.0, +0.0."""
+    """Where the unit is off, a NaN or infinite gy gives 0 (not NaN = inf * 0); at x = -0.0, +0.0; at
+    x = NaN the unit passes gy (torch's threshold_backward masks where y <= 0, which NaN is not)."""
     x = rng.standard_normal(shape)
     gy = numpy.full(shape, numpy.nan)
     gy.reshape(-1)[::2] = -numpy.inf
+    gy.reshape(-1)[2:6] = 1.5
     x.reshape(-1)[:2] = -0.0
+    x.reshape(-1)[2:4] = numpy.nan
     a, t = gk.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     F.relu(a).backward(gk.Tensor(gy))
     torch.relu(t).backward(torch.tensor(gy))
     numpy.testing.assert_array_equal(a.grad.data, t.grad.numpy())
+    assert (a.grad.data.reshape(-1)[2:4] == 1.5).all()
     assert not numpy.signbit(a.grad.data[x <= 0]).any()

@@ -51,7 +51,7 @@ def test_split_ops_give_numpy_bits_and_take_no_threads_from_blas(two_threads, mo
     calls = []
     run = threads.run
     monkeypatch.setattr(threads, "run", lambda c: (calls.append(len(c)), run(c))[1])
-    expected = [numpy.maximum(a, numpy.float32(0)), a + b, numpy.where(a > 0, b, numpy.float32(0))]
+    expected = [numpy.maximum(a, numpy.float32(0)), a + b, numpy.where(a <= 0, numpy.float32(0), b)]
     assert not threads._holding
     serial = _ops(a, b)
     assert not threads._holding and _blas_threads() == 2, "an element-wise op took the threads from BLAS"
@@ -121,7 +121,7 @@ def test_relu_gradient_takes_the_activations_memory_order(layout, rng):
     gx = _elementwise.relu_gradient(y, gy)
     assert gx is not None, "relu_gradient left a broadcast or reordered gy to NumPy"
     assert gx.swapaxes(0, 1).flags.c_contiguous, "the gradient lost the activations' memory order"
-    numpy.testing.assert_array_equal(gx, numpy.where(y > 0, gy, numpy.float32(0)))
+    numpy.testing.assert_array_equal(gx, numpy.where(y <= 0, numpy.float32(0), gy))
     x = gk.Tensor(a, requires_grad=True)
     gk.functional.relu(x).backward(gk.Tensor(gy))
     numpy.testing.assert_array_equal(x.grad.data, gx)
