@@ -5,6 +5,7 @@ import numpy
 
 from .. import backend
 from ..autograd import ops
+from ..autograd._elementwise import _memory_order
 from ..autograd.function import Function
 from ..autograd.mode import is_grad_enabled
 from ..autograd.ops import _lift
@@ -213,6 +214,17 @@ def _batch_norm_eval(x: Tensor, running_mean, running_var, weight, bias, eps: fl
     return x * ops.reshape(scale, shape) + ops.reshape(shift, shape)
 
 
+def _draws(rng, x, shape):
+    """Uniform draws in [0, 1) of ``shape`` (x's, or x's with 1s), laid out in x's memory order, so
+    x * mask keeps x's layout: for a conv output's channels-first memory a C-ordered mask gave an
+    NCHW product, which the next convolution copied back in its forward pass and again in its
+    backward (bench/README.md, session 10). The draws follow memory order, so they depend on it."""
+    order = _memory_order(x) or tuple(range(x.ndim))
+    draws = backend.resolve_rng(rng).random(tuple(shape[a] for a in order),
+                                            dtype=numpy.float64 if x.dtype == numpy.float64 else numpy.float32)
+    return draws.transpose(numpy.argsort(order))
+
+
 def dropout(x, p: float = 0.5, training: bool = True, rng=None, inverted: bool = True) -> Tensor:
     """Dropout (Srivastava et al., 2014): zero each element with probability p in training.
 
@@ -228,8 +240,7 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None, inverted: bool =
         return x if inverted or p == 0 else x * (1.0 - p)
     if p == 0:
         return x
-    draws = backend.resolve_rng(rng).random(x.shape, dtype=numpy.float64 if x.dtype == numpy.float64 else numpy.float32)
-    mask = (draws >= p).astype(x.dtype)
+    mask = (_draws(rng, x.data, x.shape) >= p).astype(x.dtype)
     if inverted:
         mask *= x.dtype.type(1.0 / (1.0 - p))
     return x * Tensor._make(mask)
@@ -249,8 +260,8 @@ def dropout2d(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:
     if not training or p == 0:
         return x
     shape = x.shape[:-2] + (1, 1)
-    draws = backend.resolve_rng(rng).random(shape, dtype=numpy.float64 if x.dtype == numpy.float64 else numpy.float32)
-    mask = (draws >= p).astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+    mask = (_draws(rng, x.data, shape) >= p).astype(x.dtype)
+    mask *= x.dtype.type(1.0 / (1.0 - p))
     return x * Tensor._make(mask)
 
 

@@ -117,6 +117,27 @@ def test_dropout_randomness_is_explicit():
     numpy.testing.assert_array_equal(first, F.dropout(x, 0.5, rng=7).data)
 
 
+
+@pytest.mark.parametrize("op", ["dropout", "dropout2d"])
+def test_dropout_keeps_a_channels_first_input_in_its_memory_order(op):
+    """A conv output's (C, N, H, W) memory stays so through dropout (a C-ordered mask made the product
+    NCHW, and the next convolution copied it back in both passes); the mask is the same as for the
+    same values in NCHW memory drawn in that order, and the gradient is the mask again."""
+    rng = numpy.random.default_rng(0)
+    values = rng.standard_normal((5, 6, 4, 3)).astype(numpy.float32)
+    x = gk.Tensor(numpy.ascontiguousarray(values.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3), requires_grad=True)
+    y = getattr(F, op)(x, 0.5, rng=4)
+    assert y.data.transpose(1, 0, 2, 3).flags.c_contiguous, f"{op} lost the input's memory order"
+    shape = x.shape if op == "dropout" else x.shape[:2] + (1, 1)
+    draws = numpy.random.default_rng(4).random((shape[1], shape[0]) + shape[2:], dtype=numpy.float32)
+    mask = (draws.transpose(1, 0, 2, 3) >= 0.5) * numpy.float32(2.0)
+    numpy.testing.assert_array_equal(y.data, values * mask)
+    y.backward(gk.ones_like(y))
+    numpy.testing.assert_array_equal(x.grad.data, numpy.broadcast_to(mask, x.shape))
+    c_ordered = getattr(F, op)(gk.Tensor(values), 0.5, rng=4)  # NCHW memory: draws in that order, as before
+    c_draws = numpy.random.default_rng(4).random(shape, dtype=numpy.float32)
+    numpy.testing.assert_array_equal(c_ordered.data, values * ((c_draws >= 0.5) * numpy.float32(2.0)))
+
 @pytest.mark.parametrize("p", [-0.1, 1.0, 1.5, "half"])
 def test_dropout_rejects_p_outside_0_1(p):
     with pytest.raises(ValueError, match=r"dropout: p must be a probability in \[0, 1\), got p="):
