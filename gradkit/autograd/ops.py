@@ -437,7 +437,10 @@ class Maximum(Function):
 
 
 class Where(Function):
-    """y = a where cond else b; da = gy [cond], db = gy [not cond]."""
+    """y = a where cond else b; da = gy where cond else 0, db = gy where not cond else 0.
+
+    The gradients are selects, as torch's: a NaN or infinite gy reaches only the input it was taken
+    from (gy * [cond] would put NaN = inf * 0 in the other)."""
 
     def __init__(self, condition):
         self.condition = condition
@@ -447,9 +450,8 @@ class Where(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        keep = Tensor._make(self.condition)
-        return (sum_to(gy * keep, a.shape) if a.requires_grad else None,
-                sum_to(gy * Tensor._make(~self.condition), b.shape) if b.requires_grad else None)
+        return (sum_to(where(self.condition, gy, 0.0), a.shape) if a.requires_grad else None,
+                sum_to(where(self.condition, 0.0, gy), b.shape) if b.requires_grad else None)
 
     def jvp(self, ta, tb):
         return _call(Where(self.condition), ta, tb)

@@ -243,8 +243,6 @@ CASES = ([(name, fn, inputs, select, signs) for name, fn, inputs, select, signs 
          + OTHER)
 
 # Differences that remain: "<case id>", "<case id>-<gy>" or "<case id>-<gy>-<dtype>" -> the reason.
-WHERE = ("where's backward multiplied gy by the 0/1 condition: a NaN or infinite gy gave NaN where the select "
-         "drops it (torch: where(cond, gy, 0))")
 MAXIMUM = ("maximum/minimum at NaN: torch gives gy to both operands (neither a < b nor a > b), gradkit gave it "
            "to one; and gy * share leaked a NaN gy where torch selects 0")
 MAX_REDUCTION = ("max()/min() of all elements, amax and amin share gy evenly among tied maxima in torch (max() "
@@ -279,44 +277,36 @@ PROD = ("prod without zeros: torch's gradient is gy * prod / x (inf / inf = NaN 
 POOL = ("max_pool2d with two NaNs in one window: torch's CPU kernel keeps the last NaN (its test is "
         "val > max || isnan(val)), gradkit's compiled loop (functional/_loops.py) the first")
 KNOWN = {
-    "leaky_relu-nonfinite-gy": WHERE, "leaky_relu-0.2-nonfinite-gy": WHERE, "elu": ELU, "elu-0.7": ELU,
-    "silu-nonfinite-gy": FUSED.format("silu_backward"), "gelu-tanh-nonfinite-gy": FUSED.format("gelu_backward"),
-    "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"),
-    "abs-finite-gy": SIGN, "Tensor.abs-finite-gy": SIGN, "sign": SIGN,
-    "sqrt-finite-gy": RSQRT, "Tensor.sqrt-finite-gy": RSQRT, "rsqrt-finite-gy": RSQRT,
-    "Tensor.rsqrt-finite-gy": RSQRT, "pow-0.5-finite-gy": RSQRT, "pow--0.5-finite-gy": RSQRT, "pow-0": POW0,
-    "floor-nonfinite-gy": WHERE, "ceil-nonfinite-gy": WHERE, "round-nonfinite-gy": WHERE,
-    "trunc-nonfinite-gy": WHERE, "frac-nonfinite-gy": WHERE,
-    "clamp": CLAMP, "clamp-min": CLAMP, "clamp-max": CLAMP, "clamp-min-above-max": CLAMP, "clip": CLAMP,
-    "Tensor.clamp": CLAMP, "maximum-zeros": MAXIMUM, "minimum-zeros": MAXIMUM, "maximum-itself-finite-gy": MAXIMUM,
-    "where-nonfinite-gy": WHERE, "where-scalar-nonfinite-gy": WHERE, "Tensor.where-nonfinite-gy": WHERE,
-    "masked_fill-nonfinite-gy": WHERE, "div-ab-finite-gy-float32": DIV, "div-ba-finite-gy-float32": DIV,
-    "pow-ab-nonfinite-gy": POW_TENSOR, "pow-ba-nonfinite-gy": POW_TENSOR,
-    "maximum-ab": MAXIMUM, "maximum-ba": MAXIMUM, "minimum-ab": MAXIMUM, "minimum-ba": MAXIMUM,
-    "max-elementwise-ab": MAXIMUM, "max-elementwise-ba": MAXIMUM, "min-elementwise-ab": MAXIMUM,
-    "min-elementwise-ba": MAXIMUM, "where-ab-nonfinite-gy": WHERE, "where-ba-nonfinite-gy": WHERE,
-    "clamp-tensor-min-ab": CLAMP, "clamp-tensor-min-ba": CLAMP, "clamp-tensor-max-ab": CLAMP,
-    "clamp-tensor-max-ba": CLAMP, "clamp-tensor-both-ab": CLAMP, "clamp-tensor-both-ba": CLAMP,
-    "l1_loss-ab-finite-gy": SIGN, "l1_loss-ba-finite-gy": SIGN, "l1_loss-mean-ab-finite-gy": SIGN,
-    "l1_loss-mean-ba-finite-gy": SIGN,
+    "elu-finite-gy": ELU, "elu-0.7-finite-gy": ELU, "silu-nonfinite-gy": FUSED.format("silu_backward"),
+    "gelu-tanh-nonfinite-gy": FUSED.format("gelu_backward"), "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"),
+    "abs-finite-gy": SIGN, "Tensor.abs-finite-gy": SIGN, "sign": SIGN, "sqrt-finite-gy": RSQRT,
+    "Tensor.sqrt-finite-gy": RSQRT, "rsqrt-finite-gy": RSQRT, "Tensor.rsqrt-finite-gy": RSQRT,
+    "pow-0.5-finite-gy": RSQRT, "pow--0.5-finite-gy": RSQRT, "pow-0": POW0, "clamp": CLAMP, "clamp-min": CLAMP,
+    "clamp-max": CLAMP, "clamp-min-above-max": CLAMP, "clip": CLAMP, "Tensor.clamp": CLAMP,
+    "maximum-zeros": MAXIMUM, "minimum-zeros": MAXIMUM, "maximum-itself-finite-gy": MAXIMUM,
+    "div-ab-finite-gy-float32": DIV, "div-ba-finite-gy-float32": DIV, "pow-ab-nonfinite-gy": POW_TENSOR,
+    "pow-ba-nonfinite-gy": POW_TENSOR, "maximum-ab": MAXIMUM, "maximum-ba": MAXIMUM, "minimum-ab": MAXIMUM,
+    "minimum-ba": MAXIMUM, "max-elementwise-ab": MAXIMUM, "max-elementwise-ba": MAXIMUM,
+    "min-elementwise-ab": MAXIMUM, "min-elementwise-ba": MAXIMUM, "clamp-tensor-min-ab": CLAMP,
+    "clamp-tensor-min-ba": CLAMP, "clamp-tensor-max-ab": CLAMP, "clamp-tensor-max-ba": CLAMP,
+    "clamp-tensor-both-ab": CLAMP, "clamp-tensor-both-ba": CLAMP, "l1_loss-ab-finite-gy": SIGN,
+    "l1_loss-ba-finite-gy": SIGN, "l1_loss-mean-ab-finite-gy": SIGN, "l1_loss-mean-ba-finite-gy": SIGN,
     "binary_cross_entropy_with_logits-ab-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-ba-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-pos_weight-finite-gy": BCE_LOGITS,
-    "binary_cross_entropy_with_logits-fixed-target-finite-gy": BCE_LOGITS,
-    "binary_cross_entropy-finite-gy": BCE, "cross_entropy-none-nonfinite-gy": CROSS_ENTROPY,
-    "cross_entropy-weight-finite-gy": NLL, "cross_entropy-ignore_index-finite-gy": NLL,
-    "cross_entropy-label_smoothing-finite-gy": NLL, "nll_loss": NLL, "nll_loss-ignore_index": NLL,
-    "nll_loss-of-log_softmax-masked-finite-gy": NLL,
-    "var-finite-gy": VAR, "var-finite-nonfinite-gy": VAR, "std-finite-gy": VAR,
-    "std-finite-finite-gy": STD, "std-unbiased-false-finite-finite-gy": STD,
-    "norm-1-finite-gy": SIGN, "norm-inf-finite-gy": MAX_REDUCTION, "norm-inf-finite-finite-gy": MAX_REDUCTION,
-    "amax": MAX_REDUCTION, "amin": MAX_REDUCTION, "amax-finite": MAX_REDUCTION,
-    "max-dim-nonfinite-gy": MAX_REDUCTION, "min-dim-nonfinite-gy": MAX_REDUCTION,
+    "binary_cross_entropy_with_logits-fixed-target-finite-gy": BCE_LOGITS, "binary_cross_entropy-finite-gy": BCE,
+    "cross_entropy-none-nonfinite-gy": CROSS_ENTROPY, "cross_entropy-weight-finite-gy": NLL,
+    "cross_entropy-ignore_index-finite-gy": NLL, "cross_entropy-label_smoothing-finite-gy": NLL, "nll_loss": NLL,
+    "nll_loss-ignore_index": NLL, "nll_loss-of-log_softmax-masked-finite-gy": NLL, "var-finite-gy": VAR,
+    "var-finite-nonfinite-gy": VAR, "std-finite-gy": VAR, "std-finite-finite-gy": STD,
+    "std-unbiased-false-finite-finite-gy": STD, "norm-1-finite-gy": SIGN, "norm-inf-finite-gy": MAX_REDUCTION,
+    "norm-inf-finite-finite-gy": MAX_REDUCTION, "amax": MAX_REDUCTION, "amin": MAX_REDUCTION,
+    "amax-finite": MAX_REDUCTION, "max-dim-nonfinite-gy": MAX_REDUCTION, "min-dim-nonfinite-gy": MAX_REDUCTION,
     "Tensor.max-dim-keepdim-nonfinite-gy": MAX_REDUCTION, "max-all-ties": MAX_REDUCTION,
     "min-all-ties-nonfinite-gy": MAX_REDUCTION, "Tensor.max-all-ties": MAX_REDUCTION,
     "amax-all-ties-finite-gy": MAX_REDUCTION, "max-all-nans": MAX_REDUCTION, "min-all-nans": MAX_REDUCTION,
-    "amax-all-nans-finite-gy": MAX_REDUCTION,
-    "prod-nonfinite-no-zeros-finite-gy": PROD, "max_pool2d-two-nans-in-a-window-finite-gy": POOL,
+    "amax-all-nans-finite-gy": MAX_REDUCTION, "prod-nonfinite-no-zeros-finite-gy": PROD,
+    "max_pool2d-two-nans-in-a-window-finite-gy": POOL,
 }
 
 
