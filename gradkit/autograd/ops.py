@@ -414,26 +414,28 @@ class Abs(Function):
 
 
 class Maximum(Function):
-    """y = max(a, b) elementwise; the gradient goes to the larger, split in half on ties (as PyTorch)."""
+    """y = max(a, b) elementwise; the gradient goes to the larger, split in half on ties (as PyTorch).
+
+    As torch's rule, the gradients are selects: a's is 0 where a < b, b's is 0 where a > b, half of gy
+    on ties, gy elsewhere; so where a or b is NaN (neither comparison holds) both get gy, and a NaN or
+    infinite gy stays out of the input that is not the maximum."""
 
     def forward(self, a, b):
         return numpy.maximum(a, b)
 
-    def _share(self):
+    def _half_on_ties(self, g):
         a, b = self.inputs[0].data, self.inputs[1].data
-        # asarray: on 0-d inputs the comparisons give NumPy scalars, which would promote float32
-        share = numpy.asarray((a > b) + 0.5 * (a == b), dtype=numpy.result_type(a, b))
-        return Tensor._make(share), Tensor._make(1 - share)
+        return where(a == b, g * 0.5, g)
 
     def backward(self, gy):
         a, b = self.inputs
-        share_a, share_b = self._share()
-        return (sum_to(gy * share_a, a.shape) if a.requires_grad else None,
-                sum_to(gy * share_b, b.shape) if b.requires_grad else None)
+        g = self._half_on_ties(gy)
+        return (sum_to(where(a.data < b.data, 0.0, g), a.shape) if a.requires_grad else None,
+                sum_to(where(a.data > b.data, 0.0, g), b.shape) if b.requires_grad else None)
 
     def jvp(self, ta, tb):
-        share_a, share_b = self._share()
-        return ta * share_a + tb * share_b
+        a, b = self.inputs[0].data, self.inputs[1].data
+        return tb + where(a < b, 0.0, self._half_on_ties(ta - tb))  # torch's forward-mode rule
 
 
 class Where(Function):

@@ -243,8 +243,6 @@ CASES = ([(name, fn, inputs, select, signs) for name, fn, inputs, select, signs 
          + OTHER)
 
 # Differences that remain: "<case id>", "<case id>-<gy>" or "<case id>-<gy>-<dtype>" -> the reason.
-MAXIMUM = ("maximum/minimum at NaN: torch gives gy to both operands (neither a < b nor a > b), gradkit gave it "
-           "to one; and gy * share leaked a NaN gy where torch selects 0")
 MAX_REDUCTION = ("max()/min() of all elements, amax and amin share gy evenly among tied maxima in torch (max() "
                  "among the NaNs when there are NaNs; amax gives NaN over a slice holding NaN); gradkit gave it all "
                  "to the first; max(x, dim) selects its index, gradkit multiplied gy by a mask")
@@ -283,14 +281,11 @@ KNOWN = {
     "Tensor.sqrt-finite-gy": RSQRT, "rsqrt-finite-gy": RSQRT, "Tensor.rsqrt-finite-gy": RSQRT,
     "pow-0.5-finite-gy": RSQRT, "pow--0.5-finite-gy": RSQRT, "pow-0": POW0, "clamp": CLAMP, "clamp-min": CLAMP,
     "clamp-max": CLAMP, "clamp-min-above-max": CLAMP, "clip": CLAMP, "Tensor.clamp": CLAMP,
-    "maximum-zeros": MAXIMUM, "minimum-zeros": MAXIMUM, "maximum-itself-finite-gy": MAXIMUM,
     "div-ab-finite-gy-float32": DIV, "div-ba-finite-gy-float32": DIV, "pow-ab-nonfinite-gy": POW_TENSOR,
-    "pow-ba-nonfinite-gy": POW_TENSOR, "maximum-ab": MAXIMUM, "maximum-ba": MAXIMUM, "minimum-ab": MAXIMUM,
-    "minimum-ba": MAXIMUM, "max-elementwise-ab": MAXIMUM, "max-elementwise-ba": MAXIMUM,
-    "min-elementwise-ab": MAXIMUM, "min-elementwise-ba": MAXIMUM, "clamp-tensor-min-ab": CLAMP,
-    "clamp-tensor-min-ba": CLAMP, "clamp-tensor-max-ab": CLAMP, "clamp-tensor-max-ba": CLAMP,
-    "clamp-tensor-both-ab": CLAMP, "clamp-tensor-both-ba": CLAMP, "l1_loss-ab-finite-gy": SIGN,
-    "l1_loss-ba-finite-gy": SIGN, "l1_loss-mean-ab-finite-gy": SIGN, "l1_loss-mean-ba-finite-gy": SIGN,
+    "pow-ba-nonfinite-gy": POW_TENSOR, "clamp-tensor-min-ab": CLAMP, "clamp-tensor-min-ba": CLAMP,
+    "clamp-tensor-max-ab": CLAMP, "clamp-tensor-max-ba": CLAMP, "clamp-tensor-both-ab": CLAMP,
+    "clamp-tensor-both-ba": CLAMP, "l1_loss-ab-finite-gy": SIGN, "l1_loss-ba-finite-gy": SIGN,
+    "l1_loss-mean-ab-finite-gy": SIGN, "l1_loss-mean-ba-finite-gy": SIGN,
     "binary_cross_entropy_with_logits-ab-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-ba-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-pos_weight-finite-gy": BCE_LOGITS,
