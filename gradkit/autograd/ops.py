@@ -400,17 +400,24 @@ class ReLUGradient(Function):
         return ReLUGradient(self.y)(t)
 
 
+def _sign(x):
+    """torch.sign of an array: -1, 0 or 1, and 0 at NaN (NumPy's sign gives NaN there)."""
+    s = numpy.asarray(numpy.sign(x))
+    s[s != s] = 0
+    return s
+
+
 class Abs(Function):
-    """y = |x|; dx = gy sign(x) (0 at x = 0)."""
+    """y = |x|; dx = gy sign(x) (0 at x = 0, and at NaN, as torch's sgn)."""
 
     def forward(self, x):
         return numpy.abs(x)
 
     def backward(self, gy):
-        return gy * Tensor._make(numpy.sign(self.inputs[0].data))
+        return gy * Tensor._make(_sign(self.inputs[0].data))
 
     def jvp(self, t):
-        return t * Tensor._make(numpy.sign(self.inputs[0].data))
+        return t * Tensor._make(_sign(self.inputs[0].data))
 
 
 class Maximum(Function):

@@ -9,7 +9,7 @@ import math
 
 import numpy
 
-from .ops import _lift, _pair, cast, cos, div, log, mul, pow, sin, sub, where
+from .ops import _lift, _pair, _sign, cast, cos, div, log, mul, pow, sin, sub, where
 from .tensor import Tensor
 
 
@@ -47,8 +47,9 @@ def round(x, decimals: int = 0):
 
 
 def sign(x):
+    """-1, 0 or 1; 0 at NaN, as torch (NumPy's sign gives NaN)."""
     x = _lift(x)
-    return _constant(x, numpy.sign(x.data))
+    return _constant(x, _sign(x.data))
 
 
 def frac(x):

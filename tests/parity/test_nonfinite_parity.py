@@ -248,7 +248,6 @@ MAX_REDUCTION = ("max()/min() of all elements, amax and amin share gy evenly amo
                  "to the first; max(x, dim) selects its index, gradkit multiplied gy by a mask")
 CLAMP = ("clamp of NaN is NaN in torch, gradkit gave the bound; torch's gradient masks for tensor bounds "
          "(x < min for min, x > max or max < min for max) and the select of gy")
-SIGN = "torch.sign(NaN) is 0, and the gradient of abs (and l1_loss) at NaN is gy * sgn(NaN) = 0; gradkit gave NaN"
 RSQRT = ("torch computes x ** -0.5 as 1 / sqrt(x): NaN at -inf and -inf at -0.0 (NumPy's pow: 0 and +inf); "
          "x ** 0.5 and sqrt take their gradient from it, and torch.rsqrt's gradient is -0.5 y^3")
 POW0 = "the gradient of x ** 0 is 0 everywhere in torch; gradkit's x * 0 gave NaN at NaN and infinities"
@@ -277,15 +276,13 @@ POOL = ("max_pool2d with two NaNs in one window: torch's CPU kernel keeps the la
 KNOWN = {
     "elu-finite-gy": ELU, "elu-0.7-finite-gy": ELU, "silu-nonfinite-gy": FUSED.format("silu_backward"),
     "gelu-tanh-nonfinite-gy": FUSED.format("gelu_backward"), "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"),
-    "abs-finite-gy": SIGN, "Tensor.abs-finite-gy": SIGN, "sign": SIGN, "sqrt-finite-gy": RSQRT,
-    "Tensor.sqrt-finite-gy": RSQRT, "rsqrt-finite-gy": RSQRT, "Tensor.rsqrt-finite-gy": RSQRT,
-    "pow-0.5-finite-gy": RSQRT, "pow--0.5-finite-gy": RSQRT, "pow-0": POW0, "clamp": CLAMP, "clamp-min": CLAMP,
-    "clamp-max": CLAMP, "clamp-min-above-max": CLAMP, "clip": CLAMP, "Tensor.clamp": CLAMP,
-    "div-ab-finite-gy-float32": DIV, "div-ba-finite-gy-float32": DIV, "pow-ab-nonfinite-gy": POW_TENSOR,
-    "pow-ba-nonfinite-gy": POW_TENSOR, "clamp-tensor-min-ab": CLAMP, "clamp-tensor-min-ba": CLAMP,
-    "clamp-tensor-max-ab": CLAMP, "clamp-tensor-max-ba": CLAMP, "clamp-tensor-both-ab": CLAMP,
-    "clamp-tensor-both-ba": CLAMP, "l1_loss-ab-finite-gy": SIGN, "l1_loss-ba-finite-gy": SIGN,
-    "l1_loss-mean-ab-finite-gy": SIGN, "l1_loss-mean-ba-finite-gy": SIGN,
+    "sqrt-finite-gy": RSQRT, "Tensor.sqrt-finite-gy": RSQRT, "rsqrt-finite-gy": RSQRT,
+    "Tensor.rsqrt-finite-gy": RSQRT, "pow-0.5-finite-gy": RSQRT, "pow--0.5-finite-gy": RSQRT, "pow-0": POW0,
+    "clamp": CLAMP, "clamp-min": CLAMP, "clamp-max": CLAMP, "clamp-min-above-max": CLAMP, "clip": CLAMP,
+    "Tensor.clamp": CLAMP, "div-ab-finite-gy-float32": DIV, "div-ba-finite-gy-float32": DIV,
+    "pow-ab-nonfinite-gy": POW_TENSOR, "pow-ba-nonfinite-gy": POW_TENSOR, "clamp-tensor-min-ab": CLAMP,
+    "clamp-tensor-min-ba": CLAMP, "clamp-tensor-max-ab": CLAMP, "clamp-tensor-max-ba": CLAMP,
+    "clamp-tensor-both-ab": CLAMP, "clamp-tensor-both-ba": CLAMP,
     "binary_cross_entropy_with_logits-ab-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-ba-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-pos_weight-finite-gy": BCE_LOGITS,
@@ -294,7 +291,7 @@ KNOWN = {
     "cross_entropy-ignore_index-finite-gy": NLL, "cross_entropy-label_smoothing-finite-gy": NLL, "nll_loss": NLL,
     "nll_loss-ignore_index": NLL, "nll_loss-of-log_softmax-masked-finite-gy": NLL, "var-finite-gy": VAR,
     "var-finite-nonfinite-gy": VAR, "std-finite-gy": VAR, "std-finite-finite-gy": STD,
-    "std-unbiased-false-finite-finite-gy": STD, "norm-1-finite-gy": SIGN, "norm-inf-finite-gy": MAX_REDUCTION,
+    "std-unbiased-false-finite-finite-gy": STD, "norm-inf-finite-gy": MAX_REDUCTION,
     "norm-inf-finite-finite-gy": MAX_REDUCTION, "amax": MAX_REDUCTION, "amin": MAX_REDUCTION,
     "amax-finite": MAX_REDUCTION, "max-dim-nonfinite-gy": MAX_REDUCTION, "min-dim-nonfinite-gy": MAX_REDUCTION,
     "Tensor.max-dim-keepdim-nonfinite-gy": MAX_REDUCTION, "max-all-ties": MAX_REDUCTION,
