@@ -185,25 +185,32 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = x^c for a constant c; dx = gy c x^(c-1)."""
+    """y = x^c for a constant c; dx = gy c x^(c-1), and 0 for c = 0.
+
+    x^-0.5 is computed as 1 / sqrt(x), as torch computes it: NaN at -inf and -inf at -0.0, where
+    NumPy's pow gives 0 and +inf. It is also the derivative of x^0.5 (and so of sqrt)."""
 
     def __init__(self, c: float):
         self.c = c.item() if isinstance(c, numpy.generic) else c  # a NumPy scalar would promote float32
 
     def forward(self, x):
+        if self.c == -0.5:
+            return 1 / numpy.sqrt(x)
         return x ** self.c
 
     def _derivative(self) -> Tensor:
         (x,) = self.inputs
-        if self.c == 0:  # d(x^0)/dx = 0 everywhere, also at x = 0 where 0 * x^-1 would be NaN (as PyTorch)
-            return Tensor._make(x.data * 0)
         return self.c * x ** (self.c - 1)
 
+    def _zero(self) -> Tensor:
+        """d(x^0)/dx: 0 everywhere, also where x or the incoming gradient is NaN or infinite (as PyTorch)."""
+        return Tensor._make(numpy.zeros_like(self.inputs[0].data))
+
     def backward(self, gy):
-        return gy * self._derivative()
+        return self._zero() if self.c == 0 else gy * self._derivative()
 
     def jvp(self, t):
-        return t * self._derivative()
+        return self._zero() if self.c == 0 else t * self._derivative()
 
 
 class PowTensor(Function):

@@ -62,7 +62,9 @@ def reciprocal(x):
 
 
 def rsqrt(x):
-    return pow(_lift(x), -0.5)
+    """1 / sqrt(x), with torch.rsqrt's gradient -0.5 y^3 (+inf at -0.0, NaN at -inf; torch's x ** -0.5
+    has another one there)."""
+    return div(1.0, pow(_lift(x), 0.5))
 
 
 def square(x):

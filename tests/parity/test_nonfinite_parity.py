@@ -248,9 +248,6 @@ MAX_REDUCTION = ("max()/min() of all elements, amax and amin share gy evenly amo
                  "to the first; max(x, dim) selects its index, gradkit multiplied gy by a mask")
 CLAMP = ("clamp of NaN is NaN in torch, gradkit gave the bound; torch's gradient masks for tensor bounds "
          "(x < min for min, x > max or max < min for max) and the select of gy")
-RSQRT = ("torch computes x ** -0.5 as 1 / sqrt(x): NaN at -inf and -inf at -0.0 (NumPy's pow: 0 and +inf); "
-         "x ** 0.5 and sqrt take their gradient from it, and torch.rsqrt's gradient is -0.5 y^3")
-POW0 = "the gradient of x ** 0 is 0 everywhere in torch; gradkit's x * 0 gave NaN at NaN and infinities"
 POW_TENSOR = "pow's gradients at p == 0 (and x == 0): torch selects 0, gradkit multiplied a NaN gy by 0"
 DIV = ("div's gradient for b was -gy a / (b b): b b under- or overflows in float32 (1e-30, 1e20) where "
        "torch's -gy (a / b) / b does not")
@@ -276,8 +273,6 @@ POOL = ("max_pool2d with two NaNs in one window: torch's CPU kernel keeps the la
 KNOWN = {
     "elu-finite-gy": ELU, "elu-0.7-finite-gy": ELU, "silu-nonfinite-gy": FUSED.format("silu_backward"),
     "gelu-tanh-nonfinite-gy": FUSED.format("gelu_backward"), "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"),
-    "sqrt-finite-gy": RSQRT, "Tensor.sqrt-finite-gy": RSQRT, "rsqrt-finite-gy": RSQRT,
-    "Tensor.rsqrt-finite-gy": RSQRT, "pow-0.5-finite-gy": RSQRT, "pow--0.5-finite-gy": RSQRT, "pow-0": POW0,
     "clamp": CLAMP, "clamp-min": CLAMP, "clamp-max": CLAMP, "clamp-min-above-max": CLAMP, "clip": CLAMP,
     "Tensor.clamp": CLAMP, "div-ab-finite-gy-float32": DIV, "div-ba-finite-gy-float32": DIV,
     "pow-ab-nonfinite-gy": POW_TENSOR, "pow-ba-nonfinite-gy": POW_TENSOR, "clamp-tensor-min-ab": CLAMP,
