@@ -217,27 +217,28 @@ class PowTensor(Function):
     """y = x^p for tensors x and p (broadcasting).
 
     dx = gy p x^(p-1) (0 where p = 0), dp = gy y ln x (0 where x = 0 and p >= 0, as PyTorch;
-    NaN for x < 0, where x^p is not differentiable in p)."""
+    NaN for x < 0, where x^p is not differentiable in p). As in torch, dx's zero is a select (a NaN
+    gy does not reach it) and dp's a factor (gy * 0)."""
 
     def forward(self, x, p):
         return x ** p
 
-    def _dx(self) -> Tensor:
+    def _dx(self, g) -> Tensor:
         x, p = self.inputs
-        return where(p.data == 0, 0.0, p * x ** (p - 1))
+        return where(p.data == 0, 0.0, g * (p * x ** (p - 1)))
 
-    def _dp(self) -> Tensor:
+    def _dp(self, g) -> Tensor:
         x, p = self.inputs
         with numpy.errstate(divide="ignore", invalid="ignore"):
-            return where((x.data == 0) & (p.data >= 0), 0.0, x ** p * log(x))
+            return g * where((x.data == 0) & (p.data >= 0), 0.0, x ** p * log(x))
 
     def backward(self, gy):
         x, p = self.inputs
-        return (sum_to(gy * self._dx(), x.shape) if x.requires_grad else None,
-                sum_to(gy * self._dp(), p.shape) if p.requires_grad else None)
+        return (sum_to(self._dx(gy), x.shape) if x.requires_grad else None,
+                sum_to(self._dp(gy), p.shape) if p.requires_grad else None)
 
     def jvp(self, tx, tp):
-        return tx * self._dx() + tp * self._dp()
+        return self._dx(tx) + self._dp(tp)
 
 
 class Log1p(Function):

@@ -248,7 +248,6 @@ MAX_REDUCTION = ("max()/min() of all elements, amax and amin share gy evenly amo
                  "to the first; max(x, dim) selects its index, gradkit multiplied gy by a mask")
 CLAMP = ("clamp of NaN is NaN in torch, gradkit gave the bound; torch's gradient masks for tensor bounds "
          "(x < min for min, x > max or max < min for max) and the select of gy")
-POW_TENSOR = "pow's gradients at p == 0 (and x == 0): torch selects 0, gradkit multiplied a NaN gy by 0"
 DIV = ("div's gradient for b was -gy a / (b b): b b under- or overflows in float32 (1e-30, 1e20) where "
        "torch's -gy (a / b) / b does not")
 ELU = "elu at NaN took the linear branch (x <= 0 is false): gradient gy where torch's (x > 0 false) gives NaN"
@@ -275,9 +274,8 @@ KNOWN = {
     "gelu-tanh-nonfinite-gy": FUSED.format("gelu_backward"), "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"),
     "clamp": CLAMP, "clamp-min": CLAMP, "clamp-max": CLAMP, "clamp-min-above-max": CLAMP, "clip": CLAMP,
     "Tensor.clamp": CLAMP, "div-ab-finite-gy-float32": DIV, "div-ba-finite-gy-float32": DIV,
-    "pow-ab-nonfinite-gy": POW_TENSOR, "pow-ba-nonfinite-gy": POW_TENSOR, "clamp-tensor-min-ab": CLAMP,
-    "clamp-tensor-min-ba": CLAMP, "clamp-tensor-max-ab": CLAMP, "clamp-tensor-max-ba": CLAMP,
-    "clamp-tensor-both-ab": CLAMP, "clamp-tensor-both-ba": CLAMP,
+    "clamp-tensor-min-ab": CLAMP, "clamp-tensor-min-ba": CLAMP, "clamp-tensor-max-ab": CLAMP,
+    "clamp-tensor-max-ba": CLAMP, "clamp-tensor-both-ab": CLAMP, "clamp-tensor-both-ba": CLAMP,
     "binary_cross_entropy_with_logits-ab-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-ba-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-pos_weight-finite-gy": BCE_LOGITS,
