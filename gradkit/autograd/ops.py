@@ -154,7 +154,8 @@ class Mul(Function):
 
 
 class Div(Function):
-    """y = a / b; da = gy / b, db = -gy a / b^2."""
+    """y = a / b; da = gy / b, db = -gy a / b^2, computed as -gy ((a / b) / b) as torch does: b^2
+    under- or overflows where the quotients do not (|b| below 1e-19 or above 1e19 in float32)."""
 
     def forward(self, a, b):
         return a / b
@@ -162,11 +163,11 @@ class Div(Function):
     def backward(self, gy):
         a, b = self.inputs
         return (sum_to(gy / b, a.shape) if a.requires_grad else None,
-                sum_to(-gy * a / (b * b), b.shape) if b.requires_grad else None)
+                sum_to(-gy * ((a / b) / b), b.shape) if b.requires_grad else None)
 
     def jvp(self, ta, tb):
         a, b = self.inputs
-        return ta / b - a * tb / (b * b)
+        return ta / b - tb * ((a / b) / b)
 
 
 class Neg(Function):
