@@ -49,12 +49,15 @@ def elu(x, alpha: float = 1.0) -> Tensor:
     """Exponential linear unit (Clevert et al., 2015): y = x if x > 0 else alpha (e^x - 1).
 
     Derivative: 1 if x > 0 else alpha e^x (= y + alpha). The exponential only sees min(x, 0), so a
-    large positive x cannot overflow into a NaN gradient.
+    large positive x cannot overflow into a NaN gradient. e^x - 1 is expm1 (elu(-0.0) = -0.0, and
+    full precision near 0), and a NaN takes the exponential branch, so its gradient is NaN, as in
+    torch's vectorised CPU kernel (torch's scalar loop, which only handles the last elements of a
+    tensor that do not fill a vector, gives gy there).
     """
     x = _lift(x)
-    negative = x.data <= 0
-    below = ops.where(negative, x, Tensor._make(numpy.zeros((), dtype=x.dtype)))
-    return ops.where(~negative, x, (ops.exp(below) - 1) * alpha)
+    positive = x.data > 0
+    below = ops.where(positive, Tensor._make(numpy.zeros((), dtype=x.dtype)), x)
+    return ops.where(positive, x, ops.expm1(below) * alpha)
 
 
 class Softplus(Function):

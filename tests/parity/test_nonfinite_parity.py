@@ -248,7 +248,6 @@ MAX_REDUCTION = ("max()/min() of all elements, amax and amin share gy evenly amo
                  "to the first; max(x, dim) selects its index, gradkit multiplied gy by a mask")
 CLAMP = ("clamp of NaN is NaN in torch, gradkit gave the bound; torch's gradient masks for tensor bounds "
          "(x < min for min, x > max or max < min for max) and the select of gy")
-ELU = "elu at NaN took the linear branch (x <= 0 is false): gradient gy where torch's (x > 0 false) gives NaN"
 STD = "std's gradient at zero variance: torch masks it to 0, gradkit's sqrt gave inf * 0 = NaN"
 NLL = ("nll_loss (and cross_entropy with weight, ignore_index or label smoothing) picked the target's "
        "log-probability by multiplying with a one-hot matrix: -inf * 0 = NaN at the other classes (a class "
@@ -268,11 +267,11 @@ PROD = ("prod without zeros: torch's gradient is gy * prod / x (inf / inf = NaN 
 POOL = ("max_pool2d with two NaNs in one window: torch's CPU kernel keeps the last NaN (its test is "
         "val > max || isnan(val)), gradkit's compiled loop (functional/_loops.py) the first")
 KNOWN = {
-    "elu-finite-gy": ELU, "elu-0.7-finite-gy": ELU, "silu-nonfinite-gy": FUSED.format("silu_backward"),
-    "gelu-tanh-nonfinite-gy": FUSED.format("gelu_backward"), "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"),
-    "clamp": CLAMP, "clamp-min": CLAMP, "clamp-max": CLAMP, "clamp-min-above-max": CLAMP, "clip": CLAMP,
-    "Tensor.clamp": CLAMP, "clamp-tensor-min-ab": CLAMP, "clamp-tensor-min-ba": CLAMP, "clamp-tensor-max-ab": CLAMP,
-    "clamp-tensor-max-ba": CLAMP, "clamp-tensor-both-ab": CLAMP, "clamp-tensor-both-ba": CLAMP,
+    "silu-nonfinite-gy": FUSED.format("silu_backward"), "gelu-tanh-nonfinite-gy": FUSED.format("gelu_backward"),
+    "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"), "clamp": CLAMP, "clamp-min": CLAMP, "clamp-max": CLAMP,
+    "clamp-min-above-max": CLAMP, "clip": CLAMP, "Tensor.clamp": CLAMP, "clamp-tensor-min-ab": CLAMP,
+    "clamp-tensor-min-ba": CLAMP, "clamp-tensor-max-ab": CLAMP, "clamp-tensor-max-ba": CLAMP,
+    "clamp-tensor-both-ab": CLAMP, "clamp-tensor-both-ba": CLAMP,
     "binary_cross_entropy_with_logits-ab-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-ba-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-pos_weight-finite-gy": BCE_LOGITS,
