@@ -99,20 +99,31 @@ def remainder(a, b):
 
 
 def clamp(x, min=None, max=None, *, low=None, high=None):
-    """Clamp to [min, max] (numbers or tensors); x's gradient passes where min <= x <= max, and a
-    tensor bound gets the gradient where it is the result (as torch.clamp). ``low``/``high`` are
-    gradkit's older names for min/max."""
+    """Clamp to [min, max] (numbers or tensors), as torch.clamp: max(min(x, max), ...) with NaN
+    propagated (a NaN x, or a NaN bound, gives NaN) and max where min > max. The gradients are
+    torch's selects: x's where min <= x <= max (so 0 at NaN), a tensor min's where x < min < max, a
+    tensor max's where x > max or max < min. ``low``/``high`` are gradkit's older names for min/max."""
     x = _lift(x)
     min = low if min is None else min
     max = high if max is None else max
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-    y = x
+    lo, hi = _raw(min), _raw(max)
+    dtype = x.dtype                      # the dtype where() gives x and the bounds (torch's promotion)
+    for bound in (min, max):
+        if bound is not None:
+            dtype = _pair(Tensor._make(numpy.empty((0,) * x.ndim, dtype)), bound)[0].dtype
+    value, inside = x.data, True
     if min is not None:
-        y = where(numpy.asarray(y.data >= _raw(min)), y, min)
+        value, inside = numpy.maximum(value, lo), inside & (x.data >= lo)
     if max is not None:
-        y = where(numpy.asarray(y.data <= _raw(max)), y, max)
-    return y
+        value, inside = numpy.minimum(value, hi), inside & (x.data <= hi)
+    y = Tensor._make(numpy.asarray(value).astype(dtype, copy=False))
+    if isinstance(max, Tensor):
+        y = where(numpy.asarray((x.data > hi) | (hi < lo) if min is not None else x.data > hi), max, y)
+    if isinstance(min, Tensor):
+        y = where(numpy.asarray((x.data < lo) & (lo < hi) if max is not None else x.data < lo), min, y)
+    return where(numpy.asarray(inside), x, y)
 
 
 def masked_fill(x, mask, value):

@@ -246,8 +246,6 @@ CASES = ([(name, fn, inputs, select, signs) for name, fn, inputs, select, signs 
 MAX_REDUCTION = ("max()/min() of all elements, amax and amin share gy evenly among tied maxima in torch (max() "
                  "among the NaNs when there are NaNs; amax gives NaN over a slice holding NaN); gradkit gave it all "
                  "to the first; max(x, dim) selects its index, gradkit multiplied gy by a mask")
-CLAMP = ("clamp of NaN is NaN in torch, gradkit gave the bound; torch's gradient masks for tensor bounds "
-         "(x < min for min, x > max or max < min for max) and the select of gy")
 STD = "std's gradient at zero variance: torch masks it to 0, gradkit's sqrt gave inf * 0 = NaN"
 NLL = ("nll_loss (and cross_entropy with weight, ignore_index or label smoothing) picked the target's "
        "log-probability by multiplying with a one-hot matrix: -inf * 0 = NaN at the other classes (a class "
@@ -268,11 +266,7 @@ POOL = ("max_pool2d with two NaNs in one window: torch's CPU kernel keeps the la
         "val > max || isnan(val)), gradkit's compiled loop (functional/_loops.py) the first")
 KNOWN = {
     "silu-nonfinite-gy": FUSED.format("silu_backward"), "gelu-tanh-nonfinite-gy": FUSED.format("gelu_backward"),
-    "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"), "clamp": CLAMP, "clamp-min": CLAMP, "clamp-max": CLAMP,
-    "clamp-min-above-max": CLAMP, "clip": CLAMP, "Tensor.clamp": CLAMP, "clamp-tensor-min-ab": CLAMP,
-    "clamp-tensor-min-ba": CLAMP, "clamp-tensor-max-ab": CLAMP, "clamp-tensor-max-ba": CLAMP,
-    "clamp-tensor-both-ab": CLAMP, "clamp-tensor-both-ba": CLAMP,
-    "binary_cross_entropy_with_logits-ab-finite-gy": BCE_LOGITS,
+    "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"), "binary_cross_entropy_with_logits-ab-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-ba-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-pos_weight-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-fixed-target-finite-gy": BCE_LOGITS, "binary_cross_entropy-finite-gy": BCE,
