@@ -34,9 +34,9 @@ def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     return sum(centred * centred, axis, keepdims) / float(_count(x, axis) - ddof)
 
 
-def min(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Minimum over ``axis``: -max(-x)."""
-    return -max(-_lift(x), axis, keepdims)
+def min(x, axis=None, keepdims: bool = False, ties: str = "first") -> Tensor:
+    """Minimum over ``axis``: -max(-x); ``ties`` as ``ops.Max``."""
+    return -max(-_lift(x), axis, keepdims, ties)
 
 
 def minimum(a, b) -> Tensor:

@@ -575,30 +575,54 @@ class Sum(Function):
 
 
 class Max(Function):
-    """y = max of x over axis; the whole gradient goes to the first maximal element."""
+    """y = max of x over axis. ``ties`` sends the gradient where the torch function of that name does:
 
-    def __init__(self, axis, keepdims: bool):
-        self.axis, self.keepdims = axis, keepdims
+    "first" (torch's max over a dim, which returns an index): all of gy to the first maximal element
+    (the first NaN, if any); "split" (torch's max() and min() of all elements, and norm(p=inf)): gy
+    shared evenly among the maximal elements, or among the NaNs where there are NaNs; both selects, so
+    a NaN gy reaches no other element. "amax" (torch's amax and amin): gy / count times the mask
+    x == y, so a slice holding NaN (count 0) gets NaN throughout, as in torch.
+    """
+
+    def __init__(self, axis, keepdims: bool, ties: str = "first"):
+        self.axis, self.keepdims, self.ties = axis, keepdims, ties
 
     def forward(self, x):
         return x.max(axis=self.axis, keepdims=self.keepdims)
 
-    def _mask(self) -> Tensor:
+    def _mask(self):
+        """(mask, count): the elements that get the gradient, and per slice how many share it (None
+        for "first": one)."""
         x = self.inputs[0].data
         axis = tuple(range(x.ndim)) if self.axis is None else self.axis
+        if self.ties != "first":
+            y = x.max(axis=axis, keepdims=True)
+            mask = x == y
+            if self.ties == "split":
+                mask |= numpy.isnan(x) & numpy.isnan(y)
+            return mask, mask.sum(axis=axis, keepdims=True).astype(x.dtype)
         rest = [i for i in range(x.ndim) if i not in axis]
         moved = x.transpose(rest + list(axis))
         flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
         first = flat.argmax(axis=-1)[..., None]
         mask = numpy.zeros(flat.shape, dtype=bool)
         numpy.put_along_axis(mask, first, True, axis=-1)
-        return Tensor._make(mask.reshape(moved.shape).transpose(numpy.argsort(rest + list(axis))))
+        return mask.reshape(moved.shape).transpose(numpy.argsort(rest + list(axis))), None
+
+    def _distribute(self, g: Tensor) -> Tensor:
+        """g (of x's shape) where the gradient goes, shared as ``ties`` says."""
+        mask, count = self._mask()
+        if count is None:
+            return where(mask, g, 0.0)
+        with numpy.errstate(divide="ignore", invalid="ignore"):  # amax over a slice with NaN: count 0
+            share = g / Tensor._make(count)
+            return where(mask, share, 0.0) if self.ties == "split" else share * Tensor._make(mask)
 
     def backward(self, gy):
-        return _unreduce(gy, self.inputs[0].shape, self.axis, self.keepdims) * self._mask()
+        return self._distribute(_unreduce(gy, self.inputs[0].shape, self.axis, self.keepdims))
 
     def jvp(self, t):
-        return sum(t * self._mask(), self.axis, self.keepdims)
+        return sum(self._distribute(t), self.axis, self.keepdims)
 
 
 # ---------------------------------------------------------------------------- shapes
@@ -898,11 +922,12 @@ def sum(x, axis=None, keepdims: bool = False) -> Tensor:
     return _call(Sum(_axes(axis, x.ndim, "Sum", x.shape), keepdims), x)
 
 
-def max(x, axis=None, keepdims: bool = False) -> Tensor:
+def max(x, axis=None, keepdims: bool = False, ties: str = "first") -> Tensor:
+    """The maximum over ``axis``; ``ties`` as ``Max`` (where the gradient goes)."""
     x = _lift(x)
     if x.data.size == 0:
         raise ShapeError("Max: cannot reduce an empty tensor")
-    return _call(Max(_axes(axis, x.ndim, "Max", x.shape), keepdims), x)
+    return _call(Max(_axes(axis, x.ndim, "Max", x.shape), keepdims, ties), x)
 
 
 def sum_to(x, shape) -> Tensor:

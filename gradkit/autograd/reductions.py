@@ -84,14 +84,15 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None
 
 
 def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """Maximum over ``dim`` (an int, a tuple, or all); the gradient goes to the first maximum."""
+    """Maximum over ``dim`` (an int, a tuple, or all); the gradient is shared evenly among tied
+    maxima, and is NaN over a slice holding NaN, as torch's amax."""
     dim, keepdim = resolve(dim, keepdim, axis, keepdims)
-    return ops.max(_lift(x), dim, keepdim)
+    return ops.max(_lift(x), dim, keepdim, ties="amax")
 
 
 def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     dim, keepdim = resolve(dim, keepdim, axis, keepdims)
-    return composite.min(_lift(x), dim, keepdim)
+    return composite.min(_lift(x), dim, keepdim, ties="amax")
 
 
 def _extreme(x, dim, keepdim, axis, keepdims, other, largest: bool):
@@ -100,11 +101,14 @@ def _extreme(x, dim, keepdim, axis, keepdims, other, largest: bool):
         other = dim if other is None else other
         return ops.maximum(x, other) if largest else composite.minimum(x, other)
     dim, keepdim = resolve(dim, keepdim, axis, keepdims)
-    if dim is None or isinstance(dim, tuple):
+    if dim is None:   # torch's max(): the gradient shared among tied maxima (the NaNs, if any)
+        return ops.max(x, None, keepdim, "split") if largest else composite.min(x, None, keepdim, "split")
+    if isinstance(dim, tuple):
         return amax(x, dim, keepdim) if largest else amin(x, dim, keepdim)
     if x.ndim and x.shape[_axis(dim, x.ndim, "max" if largest else "min", x.shape)] == 0:
         raise IndexError(f"max(): Expected reduction dim {dim} to have non-zero size.")
-    values = amax(x, dim, keepdim) if largest else amin(x, dim, keepdim)
+    # the gradient goes to the returned index (the first maximum), as torch's
+    values = ops.max(x, dim, keepdim) if largest else composite.min(x, dim, keepdim)
     index = argmax(x, dim, keepdim) if largest else argmin(x, dim, keepdim)
     return (MaxResult if largest else MinResult)(values, index)
 
@@ -175,10 +179,10 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         zero = squares.data == 0
         safe = ops.where(zero, 1.0, squares)     # no inf * 0 at the origin: the gradient there is 0
         return ops.where(zero, 0.0, composite.sqrt(safe))
-    if p == float("inf"):
-        return ops.max(ops.abs(x), dim, keepdim)
+    if p == float("inf"):   # torch shares the gradient among the tied (or NaN) elements
+        return ops.max(ops.abs(x), dim, keepdim, "split")
     if p == -float("inf"):
-        return composite.min(ops.abs(x), dim, keepdim)
+        return composite.min(ops.abs(x), dim, keepdim, "split")
     if p == 1:
         return ops.sum(ops.abs(x), dim, keepdim)
     if p == 0:

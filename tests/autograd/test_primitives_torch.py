@@ -115,15 +115,22 @@ def test_max_over_an_axis_sends_ties_to_the_first_maximum_like_torch():
     numpy.testing.assert_array_equal(x.grad.data, [[0, 1, 0], [1, 0, 0], [1, 0, 0]])
 
 
-def test_full_max_with_ties_gives_everything_to_the_first_maximum():
-    """Documented difference: torch.max() without dim splits the gradient evenly among ties;
-    gradkit gives it all to the first maximal element (a valid subgradient, like max over an axis)."""
+def test_full_max_and_amax_split_ties_evenly_like_torch():
+    """torch.max() without dim, amax and amin share the gradient evenly among tied maxima (max over
+    a dim gives it to the index it returns: the test above)."""
     x = gk.Tensor(numpy.array([[1.0, 3.0], [3.0, 0.0]]), requires_grad=True)
     x.max().backward()
-    numpy.testing.assert_array_equal(x.grad.data, [[0, 1], [0, 0]])
+    numpy.testing.assert_array_equal(x.grad.data, [[0, 0.5], [0.5, 0]])
     y = gk.Tensor(numpy.array([[1.0, 0.0], [0.0, 2.0]]), requires_grad=True)
     y.min().backward()
-    numpy.testing.assert_array_equal(y.grad.data, [[0, 1], [0, 0]])
+    numpy.testing.assert_array_equal(y.grad.data, [[0, 0.5], [0.5, 0]])
+    data = numpy.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+    for ours, theirs in ((lambda t: t.amax(1), lambda t: t.amax(1)), (lambda t: t.amin(1), lambda t: t.amin(1)),
+                         (lambda t: t.max(), lambda t: t.max())):
+        x, t = gk.Tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+        ours(x).sum().backward()
+        theirs(t).sum().backward()
+        numpy.testing.assert_array_equal(x.grad.data, t.grad.numpy())
 
 
 def test_maximum_and_minimum_split_ties_in_half_like_torch(compare_with_torch):

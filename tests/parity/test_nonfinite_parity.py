@@ -243,9 +243,6 @@ CASES = ([(name, fn, inputs, select, signs) for name, fn, inputs, select, signs 
          + OTHER)
 
 # Differences that remain: "<case id>", "<case id>-<gy>" or "<case id>-<gy>-<dtype>" -> the reason.
-MAX_REDUCTION = ("max()/min() of all elements, amax and amin share gy evenly among tied maxima in torch (max() "
-                 "among the NaNs when there are NaNs; amax gives NaN over a slice holding NaN); gradkit gave it all "
-                 "to the first; max(x, dim) selects its index, gradkit multiplied gy by a mask")
 STD = "std's gradient at zero variance: torch masks it to 0, gradkit's sqrt gave inf * 0 = NaN"
 NLL = ("nll_loss (and cross_entropy with weight, ignore_index or label smoothing) picked the target's "
        "log-probability by multiplying with a one-hot matrix: -inf * 0 = NaN at the other classes (a class "
@@ -274,13 +271,7 @@ KNOWN = {
     "cross_entropy-ignore_index-finite-gy": NLL, "cross_entropy-label_smoothing-finite-gy": NLL, "nll_loss": NLL,
     "nll_loss-ignore_index": NLL, "nll_loss-of-log_softmax-masked-finite-gy": NLL, "var-finite-gy": VAR,
     "var-finite-nonfinite-gy": VAR, "std-finite-gy": VAR, "std-finite-finite-gy": STD,
-    "std-unbiased-false-finite-finite-gy": STD, "norm-inf-finite-gy": MAX_REDUCTION,
-    "norm-inf-finite-finite-gy": MAX_REDUCTION, "amax": MAX_REDUCTION, "amin": MAX_REDUCTION,
-    "amax-finite": MAX_REDUCTION, "max-dim-nonfinite-gy": MAX_REDUCTION, "min-dim-nonfinite-gy": MAX_REDUCTION,
-    "Tensor.max-dim-keepdim-nonfinite-gy": MAX_REDUCTION, "max-all-ties": MAX_REDUCTION,
-    "min-all-ties-nonfinite-gy": MAX_REDUCTION, "Tensor.max-all-ties": MAX_REDUCTION,
-    "amax-all-ties-finite-gy": MAX_REDUCTION, "max-all-nans": MAX_REDUCTION, "min-all-nans": MAX_REDUCTION,
-    "amax-all-nans-finite-gy": MAX_REDUCTION, "prod-nonfinite-no-zeros-finite-gy": PROD,
+    "std-unbiased-false-finite-finite-gy": STD, "prod-nonfinite-no-zeros-finite-gy": PROD,
     "max_pool2d-two-nans-in-a-window-finite-gy": POOL,
 }
 
