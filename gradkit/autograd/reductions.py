@@ -78,9 +78,13 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None, axis=None, keepdims=None):
-    """Standard deviation: sqrt(var) with the same arguments."""
-    return composite.sqrt(var(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
-                              keepdims=keepdims))
+    """Standard deviation: sqrt(var) with the same arguments. Where the variance is 0 (a constant
+    slice) the gradient is 0, as torch's (sqrt's would be inf * 0 = NaN)."""
+    variance = var(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis, keepdims=keepdims)
+    zero = variance.data == 0
+    if not zero.any():
+        return composite.sqrt(variance)
+    return ops.where(zero, 0.0, composite.sqrt(ops.where(zero, 1.0, variance)))
 
 
 def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):

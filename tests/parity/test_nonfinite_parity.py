@@ -243,7 +243,6 @@ CASES = ([(name, fn, inputs, select, signs) for name, fn, inputs, select, signs 
          + OTHER)
 
 # Differences that remain: "<case id>", "<case id>-<gy>" or "<case id>-<gy>-<dtype>" -> the reason.
-STD = "std's gradient at zero variance: torch masks it to 0, gradkit's sqrt gave inf * 0 = NaN"
 NLL = ("nll_loss (and cross_entropy with weight, ignore_index or label smoothing) picked the target's "
        "log-probability by multiplying with a one-hot matrix: -inf * 0 = NaN at the other classes (a class "
        "masked with -inf gave a NaN loss); torch picks by index")
@@ -270,8 +269,7 @@ KNOWN = {
     "cross_entropy-none-nonfinite-gy": CROSS_ENTROPY, "cross_entropy-weight-finite-gy": NLL,
     "cross_entropy-ignore_index-finite-gy": NLL, "cross_entropy-label_smoothing-finite-gy": NLL, "nll_loss": NLL,
     "nll_loss-ignore_index": NLL, "nll_loss-of-log_softmax-masked-finite-gy": NLL, "var-finite-gy": VAR,
-    "var-finite-nonfinite-gy": VAR, "std-finite-gy": VAR, "std-finite-finite-gy": STD,
-    "std-unbiased-false-finite-finite-gy": STD, "prod-nonfinite-no-zeros-finite-gy": PROD,
+    "var-finite-nonfinite-gy": VAR, "prod-nonfinite-no-zeros-finite-gy": PROD,
     "max_pool2d-two-nans-in-a-window-finite-gy": POOL,
 }
 
