@@ -200,9 +200,9 @@ def cross_entropy(logits, target, reduction: str = "mean", weight=None, ignore_i
         loss = -ops.sum(log_probs * (target if weight is None else target * weight), 1)
         return ops.reshape(loss, shape) if reduction == "none" else _reduce(loss, reduction)
     loss, total_weight = _weighted_nll(log_probs, target, weight, ignore_index)
-    if label_smoothing:
-        kept = Tensor._make((target != ignore_index).astype(scores.dtype))
-        smooth = -ops.sum(log_probs if weight is None else log_probs * weight, 1) * kept
+    if label_smoothing:  # ignored samples selected out, as torch's masked_fill (-inf * 0 would be NaN)
+        smooth = -ops.sum(log_probs if weight is None else log_probs * weight, 1)
+        smooth = ops.where(target != ignore_index, smooth, 0.0)
         loss = loss * (1.0 - label_smoothing) + smooth * (label_smoothing / classes)
     return _reduce_weighted(loss, shape, reduction, total_weight)
 
@@ -218,14 +218,18 @@ def _class_weight(name: str, weight, classes: int, dtype):
 
 
 def _weighted_nll(log_probs: Tensor, indices, weight, ignore_index):
-    """Per-sample -w[t_i] log_probs[i, t_i] (0 where t_i == ignore_index) and sum_i w[t_i] over the kept."""
+    """Per-sample -w[t_i] log_probs[i, t_i] (0 where t_i == ignore_index) and sum_i w[t_i] over the kept.
+
+    The target's log-probability is picked by index and the ignored samples are selected out, as
+    torch does: a class masked with -inf (log_softmax of a -inf logit) stays out of the other
+    samples' losses and gradients (multiplying by a one-hot matrix would give -inf * 0 = NaN)."""
     kept = indices != ignore_index
     safe = numpy.where(kept, indices, 0)
     per_sample = kept.astype(log_probs.dtype)
     if weight is not None:
         per_sample = per_sample * weight.data[safe]
-    pick = one_hot(safe, log_probs.shape[1], dtype=log_probs.dtype).data * per_sample[:, None]
-    loss = -ops.sum(log_probs * Tensor._make(pick), 1)
+    picked = ops.getitem(log_probs, (numpy.arange(safe.shape[0]), safe))
+    loss = ops.where(kept, -picked * Tensor._make(per_sample), 0.0)
     return loss, float(per_sample.sum())
 
 
