@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy
 
 from ..autograd import ops
-from ..autograd.composite import clip
 from ..autograd.function import Function
 from ..autograd.mode import is_grad_enabled
 from ..autograd.ops import _lift
@@ -302,22 +301,59 @@ def _elementwise_weight(name: str, weight, like: Tensor):
     return weight
 
 
+_BCE_EPSILON = float(numpy.float32(1e-12))  # torch's EPSILON is a C float, 1e-12 rounded to float32, for float64 too
+
+
+class BinaryCrossEntropy(Function):
+    """loss = (t - 1) max(log(1 - p), -100) - t max(log p, -100) for probabilities p, targets t (torch's).
+
+    Fused because torch's gradients are not this forward's derivatives where the logs are clamped:
+    dp = gy (p - t) / max(p (1 - p), 1e-12), finite at p = 0 and 1 (the composite's log gradient
+    was 0 / 0 = NaN there), and dt = -gy logit(p) = -gy log(p / (1 - p)). The rules are built from
+    ops, so they can be differentiated again.
+    """
+
+    def forward(self, p, t):
+        with numpy.errstate(divide="ignore"):
+            return (t - 1) * numpy.maximum(numpy.log1p(-p), -100) - t * numpy.maximum(numpy.log(p), -100)
+
+    def _dp(self) -> Tensor:
+        p, t = self.inputs
+        return (p - t) / ops.maximum((1.0 - p) * p, _BCE_EPSILON)
+
+    def _dt(self) -> Tensor:
+        p = self.inputs[0]
+        with numpy.errstate(divide="ignore"):
+            return -ops.log(p / (1.0 - p))
+
+    def backward(self, gy):
+        p, t = self.inputs
+        return (gy * self._dp() if p.requires_grad else None,
+                gy * self._dt() if t.requires_grad else None)
+
+    def jvp(self, tp, tt):
+        return tp * self._dp() + tt * self._dt()
+
+
+def _check_probabilities(name: str, what: str, values):
+    inside = (values >= 0) & (values <= 1)  # false at NaN: torch raises for NaN too
+    if not inside.all():
+        raise ValueError(f"{name}: {what} must hold probabilities in [0, 1], got {values[~inside].ravel()[0]}")
+
+
 def binary_cross_entropy(input, target, reduction: str = "mean", weight=None) -> Tensor:
     """Binary cross-entropy of probabilities p in [0, 1] against targets t in [0, 1].
 
     loss = -w (t log p + (1 - t) log(1 - p)), each log clamped at -100 as PyTorch (so p = 0 or 1
-    gives a finite loss). d loss / dp = w (p - t) / (p (1 - p)) inside (0, 1). Prefer
-    ``binary_cross_entropy_with_logits``: it is stable for any logit.
+    gives a finite loss). d loss / dp = w (p - t) / max(p (1 - p), 1e-12), as PyTorch (fused: see
+    ``BinaryCrossEntropy``). An input or target outside [0, 1], or NaN, is a ValueError (torch
+    raises too). Prefer ``binary_cross_entropy_with_logits``: it is stable for any logit.
     """
     _check_reduction("binary_cross_entropy", reduction)
     input, target = _target_like("binary_cross_entropy", input, target)
-    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
-        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1], got values from "
-                         f"{input.data.min()} to {input.data.max()}")
-    with numpy.errstate(divide="ignore"):
-        log_p = clip(ops.log(input), -100.0)
-        log_q = clip(ops.log(1.0 - input), -100.0)
-    loss = -(target * log_p + (1.0 - target) * log_q)
+    _check_probabilities("binary_cross_entropy", "input", input.data)
+    _check_probabilities("binary_cross_entropy", "target", target.data)
+    loss = BinaryCrossEntropy()(input, target)
     weight = _elementwise_weight("binary_cross_entropy", weight, input)
     return _reduce(loss if weight is None else loss * weight, reduction)
 

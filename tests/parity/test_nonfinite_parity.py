@@ -243,8 +243,6 @@ CASES = ([(name, fn, inputs, select, signs) for name, fn, inputs, select, signs 
          + OTHER)
 
 # Differences that remain: "<case id>", "<case id>-<gy>" or "<case id>-<gy>-<dtype>" -> the reason.
-BCE = ("binary_cross_entropy's gradient: torch's (p - t) / max(p (1 - p), 1e-12) is finite at p = 0 and 1, "
-       "gradkit's composite gave NaN (0 / 0 in log's gradient)")
 BCE_LOGITS = ("binary_cross_entropy_with_logits: torch computes (1 - t) x - logsigmoid(x) (inf at x = inf, NaN "
               "at x = -inf), gradkit softplus(x) - t x (NaN at x = inf, inf at x = -inf)")
 VAR = ("var's gradient: torch's closed form 2 (x - mean) gy / (n - correction) gives +-inf per element of a row "
@@ -262,7 +260,7 @@ KNOWN = {
     "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"), "binary_cross_entropy_with_logits-ab-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-ba-finite-gy": BCE_LOGITS,
     "binary_cross_entropy_with_logits-pos_weight-finite-gy": BCE_LOGITS,
-    "binary_cross_entropy_with_logits-fixed-target-finite-gy": BCE_LOGITS, "binary_cross_entropy-finite-gy": BCE,
+    "binary_cross_entropy_with_logits-fixed-target-finite-gy": BCE_LOGITS,
     "cross_entropy-none-nonfinite-gy": CROSS_ENTROPY, "var-finite-gy": VAR, "var-finite-nonfinite-gy": VAR,
     "prod-nonfinite-no-zeros-finite-gy": PROD, "max_pool2d-two-nans-in-a-window-finite-gy": POOL,
 }
@@ -334,3 +332,14 @@ def test_matches_torch_on_nonfinite_values(case, gy, dtype):
     for i, ((g, g_dtype), (t, t_dtype)) in enumerate(zip(ours[2], theirs[2])):
         assert g_dtype == t_dtype, f"{name}: gradient {i} dtype {g_dtype} vs torch {t_dtype}"
         assert_same(g, t, dtype, f"{name}: gradient of input {i}")
+
+
+@pytest.mark.parametrize("probabilities, target", [([0.5, NAN], [0.0, 1.0]), ([0.5, 0.5], [NAN, 1.0]),
+                                                   ([0.5, 0.5], [1.5, 1.0]), ([1.0 + 1e-6, 0.5], [0.0, 1.0])],
+                         ids=["nan-input", "nan-target", "target-above-1", "input-above-1"])
+def test_binary_cross_entropy_refuses_nan_and_values_outside_0_1_like_torch(probabilities, target):
+    """torch raises RuntimeError (from C++); gradkit raises its ValueError for a bad value."""
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        F(torch).binary_cross_entropy(torch.tensor(probabilities), torch.tensor(target))
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        F(gk).binary_cross_entropy(gk.tensor(probabilities), gk.tensor(target))
