@@ -362,18 +362,20 @@ def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean", we
                                      pos_weight=None) -> Tensor:
     """Logistic loss of logits x against targets t in [0, 1], stable for any x.
 
-    loss = -w (q t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) = w (q t softplus(-x) + (1 - t) softplus(x)),
+    loss = -w (q t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) = w ((1 - t) x + (1 + (q - 1) t) softplus(-x)),
     with q = ``pos_weight`` (per class, broadcast over the last axis) weighing the positive term;
-    with neither option it is softplus(x) - t x, d loss / dx = sigmoid(x) - t, d loss / dt = -x.
-    Built on the fused, stable ``softplus``.
+    with neither option it is (1 - t) x + softplus(-x), d loss / dx = sigmoid(x) - t, d loss / dt = -x.
+    This is torch's form, (1 - t) x - logsigmoid(x): the same infinities and NaN at x = +-inf (inf at
+    +inf for t < 1, NaN at -inf); softplus(x) - t x gives them elsewhere. Built on the fused, stable
+    ``softplus``.
     """
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     logits, target = _target_like("binary_cross_entropy_with_logits", logits, target)
     if pos_weight is None:
-        loss = softplus(logits) - target * logits
+        loss = (1.0 - target) * logits + softplus(-logits)
     else:
         pos_weight = _elementwise_weight("binary_cross_entropy_with_logits (pos_weight)", pos_weight, logits)
-        loss = pos_weight * target * softplus(-logits) + (1.0 - target) * softplus(logits)
+        loss = (1.0 - target) * logits + ((pos_weight - 1.0) * target + 1.0) * softplus(-logits)
     weight = _elementwise_weight("binary_cross_entropy_with_logits", weight, logits)
     return _reduce(loss if weight is None else loss * weight, reduction)
 

@@ -243,8 +243,6 @@ CASES = ([(name, fn, inputs, select, signs) for name, fn, inputs, select, signs 
          + OTHER)
 
 # Differences that remain: "<case id>", "<case id>-<gy>" or "<case id>-<gy>-<dtype>" -> the reason.
-BCE_LOGITS = ("binary_cross_entropy_with_logits: torch computes (1 - t) x - logsigmoid(x) (inf at x = inf, NaN "
-              "at x = -inf), gradkit softplus(x) - t x (NaN at x = inf, inf at x = -inf)")
 VAR = ("var's gradient: torch's closed form 2 (x - mean) gy / (n - correction) gives +-inf per element of a row "
        "holding an infinity (or for an infinite gy), gradkit's composite sums through the mean: NaN over the row")
 FUSED = ("torch's fused backward ({}) multiplies an infinite gy by a finite factor; gradkit's composite adds "
@@ -257,12 +255,9 @@ POOL = ("max_pool2d with two NaNs in one window: torch's CPU kernel keeps the la
         "val > max || isnan(val)), gradkit's compiled loop (functional/_loops.py) the first")
 KNOWN = {
     "silu-nonfinite-gy": FUSED.format("silu_backward"), "gelu-tanh-nonfinite-gy": FUSED.format("gelu_backward"),
-    "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"), "binary_cross_entropy_with_logits-ab-finite-gy": BCE_LOGITS,
-    "binary_cross_entropy_with_logits-ba-finite-gy": BCE_LOGITS,
-    "binary_cross_entropy_with_logits-pos_weight-finite-gy": BCE_LOGITS,
-    "binary_cross_entropy_with_logits-fixed-target-finite-gy": BCE_LOGITS,
-    "cross_entropy-none-nonfinite-gy": CROSS_ENTROPY, "var-finite-gy": VAR, "var-finite-nonfinite-gy": VAR,
-    "prod-nonfinite-no-zeros-finite-gy": PROD, "max_pool2d-two-nans-in-a-window-finite-gy": POOL,
+    "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"), "cross_entropy-none-nonfinite-gy": CROSS_ENTROPY,
+    "var-finite-gy": VAR, "var-finite-nonfinite-gy": VAR, "prod-nonfinite-no-zeros-finite-gy": PROD,
+    "max_pool2d-two-nans-in-a-window-finite-gy": POOL,
 }
 
 
