@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy
 
+from . import ops
 from .ops import _axis, _lift, broadcast_to, concatenate, max, maximum, reshape, sum, transpose, where
 from .tensor import Tensor
 
@@ -28,10 +29,9 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
 
 
 def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Variance: sum((x - mean x)^2) / (n - ddof). ddof=0 (the population variance) by default."""
-    x = _lift(x)
-    centred = x - mean(x, axis, keepdims=True)
-    return sum(centred * centred, axis, keepdims) / float(_count(x, axis) - ddof)
+    """Variance: sum((x - mean x)^2) / (n - ddof). ddof=0 (the population variance) by default.
+    The primitive ``ops.Var``, for torch's closed-form gradient."""
+    return ops.var(x, axis, keepdims, ddof)
 
 
 def min(x, axis=None, keepdims: bool = False, ties: str = "first") -> Tensor:

@@ -574,6 +574,42 @@ class Sum(Function):
         return sum(t, self.axis, self.keepdims)
 
 
+class Var(Function):
+    """y = sum((x - mean x)^2) / (n - ddof) over axis; dx = gy 2 (x - mean x) / (n - ddof).
+
+    A primitive for torch's gradient, which is this closed form: where a slice holds an infinity (or
+    gy is infinite) it gives +-inf per element, where the composite's route through the mean summed
+    them into NaN over the whole slice. The rule is built from ops with the mean recorded, so it is
+    differentiable again (the Hessian keeps its -1/n term).
+    """
+
+    def __init__(self, axis, keepdims: bool, ddof):
+        self.axis, self.keepdims, self.ddof = axis, keepdims, ddof
+
+    def forward(self, x):
+        self.n = n = int(numpy.prod([x.shape[i] for i in (range(x.ndim) if self.axis is None else self.axis)]))
+        divisor = float(n - self.ddof if n > self.ddof else 0)  # torch's max(0, n - correction)
+        with numpy.errstate(divide="ignore", invalid="ignore"):  # n <= ddof: inf or nan, as torch
+            centred = x - x.sum(axis=self.axis, keepdims=True) / float(n)
+            return (centred * centred).sum(axis=self.axis, keepdims=self.keepdims) / divisor
+
+    def _scaled_centred(self) -> Tensor:
+        """2 (x - mean x) / (n - ddof), a graph over x. For the variance of all elements with n <= ddof,
+        torch's NaN where x == mean and inf elsewhere (over a dim it keeps 2 / (n - ddof))."""
+        x = self.inputs[0]
+        centred = x - sum(x, self.axis, keepdims=True) / float(self.n)
+        if self.n <= self.ddof and (self.axis is None or x.ndim == 0):
+            return Tensor._make(numpy.where(centred.data == 0, numpy.nan, numpy.inf).astype(x.dtype))
+        with numpy.errstate(divide="ignore"):
+            return centred * float(numpy.divide(2.0, self.n - self.ddof))
+
+    def backward(self, gy):
+        return _unreduce(gy, self.inputs[0].shape, self.axis, self.keepdims) * self._scaled_centred()
+
+    def jvp(self, t):
+        return sum(t * self._scaled_centred(), self.axis, self.keepdims)
+
+
 class Max(Function):
     """y = max of x over axis. ``ties`` sends the gradient where the torch function of that name does:
 
@@ -930,6 +966,12 @@ def max(x, axis=None, keepdims: bool = False, ties: str = "first") -> Tensor:
     return _call(Max(_axes(axis, x.ndim, "Max", x.shape), keepdims, ties), x)
 
 
+def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Variance over ``axis``: sum((x - mean x)^2) / (n - ddof); integers are taken as the default float."""
+    x = _float(x)
+    return _call(Var(_axes(axis, x.ndim, "Var", x.shape), keepdims, ddof), x)
+
+
 def sum_to(x, shape) -> Tensor:
     x = _lift(x)
     if x.shape == tuple(shape):
@@ -990,6 +1032,6 @@ def cast(x, dtype) -> Tensor:
 
 
 PRIMITIVES = (Add, Sub, Mul, Div, Neg, Pow, PowTensor, Log1p, Expm1, Exp, Log, Sin, Cos, Tanh, Sigmoid, ReLU, Abs, Maximum,
-              Where, MatMul, Sum, Max, SumTo, BroadcastTo, Reshape, Transpose, GetItem, GetItemGrad,
+              Where, MatMul, Sum, Var, Max, SumTo, BroadcastTo, Reshape, Transpose, GetItem, GetItemGrad,
               Concatenate, Cast)
 
