@@ -140,6 +140,8 @@ UNARY = [
     ("Tensor.where", lambda m, x: x.where(x < 1, _ones(m, x)), [X], True, False),
     ("masked_fill", lambda m, x: m.masked_fill(x, m.tensor([True, False, False] * 6 + [True, False]), 0.0),
      [X], True, False),
+    ("Tensor.clamp_", lambda m, x: (x * 1).clamp_(-2.0, 1.5), [X], True, False),
+    ("Tensor.masked_fill_", lambda m, x: (x * 1).masked_fill_(x > 0, 0.0), [X], True, False),
 ]
 
 BINARY = [
@@ -181,6 +183,8 @@ OTHER = [
      [ROWS], True, False),
     ("cross_entropy-weight", lambda m, x: F(m).cross_entropy(
         x, m.tensor(CLASSES), weight=m.tensor([1.0, 2.0, 0.5], dtype=x.dtype), reduction="none"), [ROWS], False, False),
+    ("cross_entropy-probabilities", lambda m, x, t: F(m).cross_entropy(x, t, reduction="none"),
+     [ROWS, numpy.tile([[0.2, 0.3, 0.5], [0.0, 0.0, 1.0]], (5, 1))], False, False),
     ("cross_entropy-ignore_index", lambda m, x: F(m).cross_entropy(x, m.tensor(IGNORING), reduction="none"),
      [ROWS], False, False),
     ("cross_entropy-label_smoothing", lambda m, x: F(m).cross_entropy(
@@ -220,6 +224,7 @@ OTHER = [
     ("prod", lambda m, x: m.prod(x, 1), [FINITE_ROWS], False, False),
     ("prod-nonfinite", lambda m, x: m.prod(x, 1), [ROWS], False, False),
     ("prod-nonfinite-no-zeros", lambda m, x: m.prod(x, 1), [NO_ZEROS], False, False),
+    ("prod-overflowing", lambda m, x: m.prod(x, 1), [numpy.array([[1e30, 1e30, 1e-30]])], False, False),
     # reductions over everything
     ("max-all-ties", lambda m, x: m.max(x), [TIES], True, False),
     ("min-all-ties", lambda m, x: m.min(x), [TIES], True, False),
@@ -249,16 +254,17 @@ CASES = ([(name, fn, inputs, select, signs) for name, fn, inputs, select, signs 
 # Differences that remain: "<case id>", "<case id>-<gy>" or "<case id>-<gy>-<dtype>" -> the reason.
 FUSED = ("torch's fused backward ({}) multiplies an infinite gy by a finite factor; gradkit's composite adds "
          "inf * 0 or inf - inf terms: NaN where torch gives +-inf")
-CROSS_ENTROPY = ("cross_entropy with an infinite gy: torch's log_softmax + nll_loss backward gives NaN at the "
-                 "target class, gradkit's fused (softmax - onehot) gy gives +-inf there and NaN elsewhere")
-PROD = ("prod without zeros: torch's gradient is gy * prod / x (inf / inf = NaN at an infinite element), "
-        "gradkit's product of the other elements is finite there")
+CROSS_ENTROPY = ("cross_entropy with an infinite gy: torch's log_softmax + nll_loss backward gives gy p - gy = "
+                 "NaN at the target class, gradkit's fused (softmax - onehot) gy gives +-inf there")
+PROD = ("prod without zeros: torch's gradient is gy * prod / x (NaN at an infinite element, inf or 0 where the "
+        "product over- or underflows), gradkit's is the exact product of the other elements")
 POOL = ("max_pool2d with two NaNs in one window: torch's CPU kernel keeps the last NaN (its test is "
         "val > max || isnan(val)), gradkit's compiled loop (functional/_loops.py) the first")
 KNOWN = {
     "silu-nonfinite-gy": FUSED.format("silu_backward"), "gelu-tanh-nonfinite-gy": FUSED.format("gelu_backward"),
     "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"), "cross_entropy-none-nonfinite-gy": CROSS_ENTROPY,
-    "prod-nonfinite-no-zeros-finite-gy": PROD, "max_pool2d-two-nans-in-a-window-finite-gy": POOL,
+    "prod-nonfinite-no-zeros-finite-gy": PROD, "prod-overflowing-finite-gy-float32": PROD,
+    "max_pool2d-two-nans-in-a-window-finite-gy": POOL,
 }
 
 
