@@ -226,7 +226,7 @@ class PowTensor(Function):
 
     def _dx(self, g) -> Tensor:
         x, p = self.inputs
-        return where(p.data == 0, 0.0, g * (p * x ** (p - 1)))
+        return _select(p.data != 0, g * (p * x ** (p - 1)))
 
     def _dp(self, g) -> Tensor:
         x, p = self.inputs
@@ -429,6 +429,18 @@ class Abs(Function):
         return t * Tensor._make(_sign(self.inputs[0].data))
 
 
+def _select(condition, g: Tensor, finite=None) -> Tensor:
+    """g where condition, else 0: torch's select, which keeps a NaN or infinite g out of the zeros.
+
+    While g is finite it is g * condition, the same numbers, which NumPy computes several times faster
+    than numpy.where (0.8 against 6.8 ms on 1.6M float32); ``finite`` passes that check in when known."""
+    if finite is None:
+        finite = bool(numpy.isfinite(g.data).all())
+    if finite:
+        return g * Tensor._make(numpy.asarray(condition))
+    return where(condition, g, 0.0)
+
+
 class Maximum(Function):
     """y = max(a, b) elementwise; the gradient goes to the larger, split in half on ties (as PyTorch).
 
@@ -446,8 +458,9 @@ class Maximum(Function):
     def backward(self, gy):
         a, b = self.inputs
         g = self._half_on_ties(gy)
-        return (sum_to(where(a.data < b.data, 0.0, g), a.shape) if a.requires_grad else None,
-                sum_to(where(a.data > b.data, 0.0, g), b.shape) if b.requires_grad else None)
+        finite = bool(numpy.isfinite(gy.data).all())
+        return (sum_to(_select(~(a.data < b.data), g, finite), a.shape) if a.requires_grad else None,
+                sum_to(_select(~(a.data > b.data), g, finite), b.shape) if b.requires_grad else None)
 
     def jvp(self, ta, tb):
         a, b = self.inputs[0].data, self.inputs[1].data
@@ -458,7 +471,7 @@ class Where(Function):
     """y = a where cond else b; da = gy where cond else 0, db = gy where not cond else 0.
 
     The gradients are selects, as torch's: a NaN or infinite gy reaches only the input it was taken
-    from (gy * [cond] would put NaN = inf * 0 in the other)."""
+    from (gy * [cond] would put NaN = inf * 0 in the other; ``_select``)."""
 
     def __init__(self, condition):
         self.condition = condition
@@ -468,8 +481,9 @@ class Where(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return (sum_to(where(self.condition, gy, 0.0), a.shape) if a.requires_grad else None,
-                sum_to(where(self.condition, 0.0, gy), b.shape) if b.requires_grad else None)
+        finite = bool(numpy.isfinite(gy.data).all())
+        return (sum_to(_select(self.condition, gy, finite), a.shape) if a.requires_grad else None,
+                sum_to(_select(~self.condition, gy, finite), b.shape) if b.requires_grad else None)
 
     def jvp(self, ta, tb):
         return _call(Where(self.condition), ta, tb)
@@ -649,10 +663,10 @@ class Max(Function):
         """g (of x's shape) where the gradient goes, shared as ``ties`` says."""
         mask, count = self._mask()
         if count is None:
-            return where(mask, g, 0.0)
+            return _select(mask, g)
         with numpy.errstate(divide="ignore", invalid="ignore"):  # amax over a slice with NaN: count 0
             share = g / Tensor._make(count)
-            return where(mask, share, 0.0) if self.ties == "split" else share * Tensor._make(mask)
+            return _select(mask, share) if self.ties == "split" else share * Tensor._make(mask)
 
     def backward(self, gy):
         return self._distribute(_unreduce(gy, self.inputs[0].shape, self.axis, self.keepdims))
