@@ -23,7 +23,9 @@ import gradkit as gk
 
 NAN, INF = float("nan"), float("inf")
 SPECIAL = numpy.array([NAN, INF, -INF, -0.0, 0.0, 1.5, -2.0, 0.5, -0.25, 3.0])
-KINKS = numpy.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.25, 1.5, -2.0, 2.0, 3.0])   # 0, and the bounds of the clamps below
+KINKS = numpy.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.25, 1.5, -2.0, 2.0, 3.0])  # 0, and the clamps' bounds below
+# NaN comes first, where torch's CPU kernels run vectorised: its elu backward gives NaN there but gy in
+# the scalar loop over the last elements that do not fill a vector (gradkit gives NaN everywhere)
 X = numpy.concatenate([SPECIAL, KINKS])
 POSITIVE = numpy.array([NAN, INF, 0.0, -0.0, 1e-30, 0.25, 1.0, 4.0, 1e30, -1.0])
 # pairs: NaN on either side, inf - inf, ties (also of signed zeros), and magnitudes whose square
