@@ -49,15 +49,16 @@ def elu(x, alpha: float = 1.0) -> Tensor:
     """Exponential linear unit (Clevert et al., 2015): y = x if x > 0 else alpha (e^x - 1).
 
     Derivative: 1 if x > 0 else alpha e^x (= y + alpha). The exponential only sees min(x, 0), so a
-    large positive x cannot overflow into a NaN gradient. e^x - 1 is expm1 (elu(-0.0) = -0.0, and
-    full precision near 0), and a NaN takes the exponential branch, so its gradient is NaN, as in
-    torch's vectorised CPU kernel (torch's scalar loop, which only handles the last elements of a
-    tensor that do not fill a vector, gives gy there).
+    large positive x cannot overflow into a NaN gradient. The gradient is alpha e^x from exp, as
+    torch's elu_backward computes it (expm1's y + 1 rounds to 0 for x << 0: float32 x = -20 had the
+    gradient 0 instead of 2e-9). A NaN takes the exponential branch, so its gradient is NaN, as in
+    torch's vectorised CPU kernel (torch's scalar loop, which handles the elements of a small tensor,
+    or the last ones of a large tensor that do not fill a vector, gives gy there).
     """
     x = _lift(x)
     positive = x.data > 0
     below = ops.where(positive, Tensor._make(numpy.zeros((), dtype=x.dtype)), x)
-    return ops.where(positive, x, ops.expm1(below) * alpha)
+    return ops.where(positive, x, (ops.exp(below) - 1) * alpha)
 
 
 class Softplus(Function):

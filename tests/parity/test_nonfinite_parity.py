@@ -27,6 +27,7 @@ KINKS = numpy.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.25, 1.5, -2.0, 2.0, 3.0])  # 
 # NaN comes first, where torch's CPU kernels run vectorised: its elu backward gives NaN there but gy in
 # the scalar loop over the last elements that do not fill a vector (gradkit gives NaN everywhere)
 X = numpy.concatenate([SPECIAL, KINKS])
+FAR_BELOW_0 = numpy.array([-20.0, -50.0, -88.0, -1e-8, -1e-30, -0.5, -3.0, -12.0, -30.0, -70.0] * 2)
 POSITIVE = numpy.array([NAN, INF, 0.0, -0.0, 1e-30, 0.25, 1.0, 4.0, 1e30, -1.0])
 # pairs: NaN on either side, inf - inf, ties (also of signed zeros), and magnitudes whose square
 # over- or underflows in float32
@@ -80,6 +81,7 @@ UNARY = [
     ("leaky_relu-0.2", lambda m, x: F(m).leaky_relu(x, 0.2), [X], True, False),
     ("elu", lambda m, x: F(m).elu(x), [X], True, False),
     ("elu-0.7", lambda m, x: F(m).elu(x, 0.7), [X], True, False),
+    ("elu-far-below-0", lambda m, x: F(m).elu(x), [FAR_BELOW_0], True, False),
     ("softplus", lambda m, x: F(m).softplus(x), [X], False, False),
     ("softplus-beta2-threshold1", lambda m, x: F(m).softplus(x, 2.0, 1.0), [X], False, False),
     ("silu", lambda m, x: F(m).silu(x), [X], True, False),
