@@ -628,10 +628,11 @@ class Max(Function):
     """y = max of x over axis. ``ties`` sends the gradient where the torch function of that name does:
 
     "first" (torch's max over a dim, which returns an index): all of gy to the first maximal element
-    (the first NaN, if any); "split" (torch's max() and min() of all elements, and norm(p=inf)): gy
-    shared evenly among the maximal elements, or among the NaNs where there are NaNs; both selects, so
-    a NaN gy reaches no other element. "amax" (torch's amax and amin): gy / count times the mask
-    x == y, so a slice holding NaN (count 0) gets NaN throughout, as in torch.
+    (the first NaN, if any); "split" (torch's max() and min() of all elements): gy shared evenly among
+    the maximal elements, or among the NaNs where there are NaNs; both selects, so a NaN gy reaches no
+    other element. "amax" (torch's amax and amin): gy / count times the mask x == y, so a slice holding
+    NaN (count 0) gets NaN throughout. "norm" (torch's norm(p=+-inf)): the mask of "split", multiplied
+    as "amax"'s, so a NaN gy reaches the whole slice.
     """
 
     def __init__(self, axis, keepdims: bool, ties: str = "first"):
@@ -648,7 +649,7 @@ class Max(Function):
         if self.ties != "first":
             y = x.max(axis=axis, keepdims=True)
             mask = x == y
-            if self.ties == "split":
+            if self.ties != "amax":
                 mask |= numpy.isnan(x) & numpy.isnan(y)
             return mask, mask.sum(axis=axis, keepdims=True).astype(x.dtype)
         rest = [i for i in range(x.ndim) if i not in axis]

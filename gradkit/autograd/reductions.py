@@ -184,9 +184,9 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         safe = ops.where(zero, 1.0, squares)     # no inf * 0 at the origin: the gradient there is 0
         return ops.where(zero, 0.0, composite.sqrt(safe))
     if p == float("inf"):   # torch shares the gradient among the tied (or NaN) elements
-        return ops.max(ops.abs(x), dim, keepdim, "split")
+        return ops.max(ops.abs(x), dim, keepdim, "norm")
     if p == -float("inf"):
-        return composite.min(ops.abs(x), dim, keepdim, "split")
+        return composite.min(ops.abs(x), dim, keepdim, "norm")
     if p == 1:
         return ops.sum(ops.abs(x), dim, keepdim)
     if p == 0:

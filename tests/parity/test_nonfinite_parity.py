@@ -167,7 +167,7 @@ BINARY = [
     ("l1_loss", lambda m, a, b: F(m).l1_loss(a, b, reduction="none"), False),
     ("l1_loss-mean", lambda m, a, b: F(m).l1_loss(a, b), False),
     ("binary_cross_entropy_with_logits", lambda m, a, b: F(m).binary_cross_entropy_with_logits(
-        a, b, reduction="none"), False),
+        a, b, reduction="none"), True),
 ]
 
 LOGITS_TARGET = Fixed(numpy.array([0.0, 1.0, 1.0, 0.5, 0.0, 1.0, 0.25, 0.5, 1.0, 0.0, 0.75, 0.5, 1.0, 0.0]))
@@ -181,7 +181,7 @@ OTHER = [
     ("binary_cross_entropy_with_logits-fixed-target", lambda m, x, t: F(m).binary_cross_entropy_with_logits(
         x, t, reduction="none"), [A, LOGITS_TARGET], False, False),
     ("binary_cross_entropy", lambda m, p, t: F(m).binary_cross_entropy(p, t, reduction="none"),
-     [PROBABILITIES, PROBABILITY_TARGET], False, False),
+     [PROBABILITIES, PROBABILITY_TARGET], True, False),
     ("cross_entropy", lambda m, x: F(m).cross_entropy(x, m.tensor(CLASSES)), [ROWS], False, False),
     ("cross_entropy-none", lambda m, x: F(m).cross_entropy(x, m.tensor(CLASSES), reduction="none"),
      [ROWS], True, False),
@@ -211,8 +211,10 @@ OTHER = [
     ("std-unbiased-false-finite", lambda m, x: x.std(1, unbiased=False), [FINITE_ROWS], False, False),
     ("norm", lambda m, x: m.norm(x, dim=1), [ROWS], False, False),
     ("norm-1", lambda m, x: m.norm(x, 1, dim=1), [ROWS], False, False),
-    ("norm-inf", lambda m, x: m.norm(x, INF, dim=1), [ROWS], False, False),
-    ("norm-inf-finite", lambda m, x: m.norm(x, INF, dim=1), [FINITE_ROWS], False, False),
+    ("norm-inf", lambda m, x: m.norm(x, INF, dim=1), [ROWS], True, False),
+    ("norm--inf", lambda m, x: m.norm(x, -INF, dim=1), [ROWS], True, False),
+    ("norm-inf-all", lambda m, x: m.norm(x, INF), [X], True, False),
+    ("norm-inf-finite", lambda m, x: m.norm(x, INF, dim=1), [FINITE_ROWS], True, False),
     ("logsumexp", lambda m, x: m.logsumexp(x, 1), [ROWS], False, False),
     ("softmax", lambda m, x: F(m).softmax(x, 1), [ROWS], False, False),
     ("log_softmax", lambda m, x: F(m).log_softmax(x, 1), [ROWS], False, False),
@@ -228,6 +230,7 @@ OTHER = [
     ("prod", lambda m, x: m.prod(x, 1), [FINITE_ROWS], False, False),
     ("prod-nonfinite", lambda m, x: m.prod(x, 1), [ROWS], False, False),
     ("prod-nonfinite-no-zeros", lambda m, x: m.prod(x, 1), [NO_ZEROS], False, False),
+    ("prod-all-two-zeros", lambda m, x: m.prod(x), [SPECIAL], False, False),
     ("prod-overflowing", lambda m, x: m.prod(x, 1), [numpy.array([[1e30, 1e30, 1e-30]])], False, False),
     # reductions over everything
     ("max-all-ties", lambda m, x: m.max(x), [TIES], True, False),
@@ -260,15 +263,18 @@ FUSED = ("torch's fused backward ({}) multiplies an infinite gy by a finite fact
          "inf * 0 or inf - inf terms: NaN where torch gives +-inf")
 CROSS_ENTROPY = ("cross_entropy with an infinite gy: torch's log_softmax + nll_loss backward gives gy p - gy = "
                  "NaN at the target class, gradkit's fused (softmax - onehot) gy gives +-inf there")
-PROD = ("prod without zeros: torch's gradient is gy * prod / x (NaN at an infinite element, inf or 0 where the "
-        "product over- or underflows), gradkit's is the exact product of the other elements")
+PROD = ("prod: torch's gradient is gy * prod / x where there is no zero (NaN at an infinite element, inf or 0 "
+        "where the product over- or underflows) and 0 everywhere for prod() of all elements with two zeros or "
+        "more; gradkit's is the exact product of the other elements (NaN where it meets a zero and an infinity)")
 POOL = ("max_pool2d with two NaNs in one window: torch's CPU kernel keeps the last NaN (its test is "
         "val > max || isnan(val)), gradkit's compiled loop (functional/_loops.py) the first")
 KNOWN = {
     "silu-nonfinite-gy": FUSED.format("silu_backward"), "gelu-tanh-nonfinite-gy": FUSED.format("gelu_backward"),
     "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"), "cross_entropy-none-nonfinite-gy": CROSS_ENTROPY,
-    "prod-nonfinite-no-zeros-finite-gy": PROD, "prod-overflowing-finite-gy-float32": PROD,
-    "max_pool2d-two-nans-in-a-window-finite-gy": POOL,
+    "binary_cross_entropy_with_logits-ab-nonfinite-gy": FUSED.format("(sigmoid(x) - t) gy"),
+    "binary_cross_entropy_with_logits-ba-nonfinite-gy": FUSED.format("(sigmoid(x) - t) gy"),
+    "prod-nonfinite-no-zeros-finite-gy": PROD, "prod-all-two-zeros-finite-gy": PROD,
+    "prod-overflowing-finite-gy-float32": PROD, "max_pool2d-two-nans-in-a-window-finite-gy": POOL,
 }
 
 
