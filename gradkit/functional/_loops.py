@@ -199,7 +199,7 @@ def _max_pool(xp, kh, kw, sh, sw, yc, argmax, first, last):
                     for i in range(kh):
                         for j in range(kw):
                             value = xp[c, n, _u(a * sh + i), _u(b * sw + j)]
-                            better = (value > best) | ((value != value) & (best == best))
+                            better = (value > best) | (value != value)  # torch's test: the last NaN wins
                             best = value if better else best
                             where = i * kw + j if better else where
                     yc[c, n, a, b] = best
@@ -211,7 +211,8 @@ def max_pool(xp, kh, kw, sh, sw, yc, argmax, first, last):
     """yc = the max of each window; argmax = the tap i kw + j that holds it.
 
     The first maximal tap in row-major order wins ties, as PyTorch; a NaN beats any number (the max
-    of NumPy and PyTorch propagates it). The common 2x2 window of stride 2 gets its own copy of the
+    of NumPy and PyTorch propagates it), and of several NaNs the last wins, as PyTorch's test
+    (val > max || isnan(val)). The common 2x2 window of stride 2 gets its own copy of the
     loop with the sizes as constants, so LLVM unrolls the taps: 0.18 ms instead of 0.90 ms for
     LeNet-5's first pooling.
     """

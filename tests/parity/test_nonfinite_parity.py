@@ -266,15 +266,13 @@ CROSS_ENTROPY = ("cross_entropy with an infinite gy: torch's log_softmax + nll_l
 PROD = ("prod: torch's gradient is gy * prod / x where there is no zero (NaN at an infinite element, inf or 0 "
         "where the product over- or underflows) and 0 everywhere for prod() of all elements with two zeros or "
         "more; gradkit's is the exact product of the other elements (NaN where it meets a zero and an infinity)")
-POOL = ("max_pool2d with two NaNs in one window: torch's CPU kernel keeps the last NaN (its test is "
-        "val > max || isnan(val)), gradkit's compiled loop (functional/_loops.py) the first")
 KNOWN = {
     "silu-nonfinite-gy": FUSED.format("silu_backward"), "gelu-tanh-nonfinite-gy": FUSED.format("gelu_backward"),
     "tan-nonfinite-gy": FUSED.format("gy (1 + tan^2)"), "cross_entropy-none-nonfinite-gy": CROSS_ENTROPY,
     "binary_cross_entropy_with_logits-ab-nonfinite-gy": FUSED.format("(sigmoid(x) - t) gy"),
     "binary_cross_entropy_with_logits-ba-nonfinite-gy": FUSED.format("(sigmoid(x) - t) gy"),
     "prod-nonfinite-no-zeros-finite-gy": PROD, "prod-all-two-zeros-finite-gy": PROD,
-    "prod-overflowing-finite-gy-float32": PROD, "max_pool2d-two-nans-in-a-window-finite-gy": POOL,
+    "prod-overflowing-finite-gy-float32": PROD,
 }
 
 
