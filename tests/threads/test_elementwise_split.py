@@ -116,7 +116,8 @@ def test_relu_gradient_takes_the_activations_memory_order(layout, rng):
         gy = numpy.broadcast_to(rng.standard_normal((8, 16, 1, 1)).astype(numpy.float32), a.shape)
     else:
         gy = numpy.ascontiguousarray(rng.standard_normal(a.shape).astype(numpy.float32))
-    gy.flags.writeable and gy.__setitem__((0, 0, 0, slice(3, 5)), [numpy.nan, numpy.inf])
+    if gy.flags.writeable:  # a NaN and an infinity in gy, which the mask must keep out of the zeros
+        gy[0, 0, 0, 3:5] = [numpy.nan, numpy.inf]
     y = numpy.maximum(a, numpy.float32(0))
     gx = _elementwise.relu_gradient(y, gy)
     assert gx is not None, "relu_gradient left a broadcast or reordered gy to NumPy"
