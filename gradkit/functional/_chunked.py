@@ -36,6 +36,8 @@ CHUNK_ELEMENTS = 1 << 16  # columns per chunk (256 KB of float32: half a core's 
 # each thread walks its chunks in one compiled call that runs the products itself (``_blas``); False,
 # or a NumPy whose BLAS ``_blas`` cannot call: a Python loop over the chunks with NumPy's ``matmul``
 COMPILED = True
+# stride-1 convolutions whose output plane is the input's gather whole shifted planes (``_shifted``)
+SHIFTED = True
 
 _jit = njit(cache=True, nogil=True)
 
@@ -71,7 +73,35 @@ def _spread(cols, kh, kw, sh, sw, dh, dw, outp, first):
 
 
 @_jit
-def gather(x, kh, kw, sh, sw, dh, dw, ph, pw, stage, cols, first):
+def _shifted(x, kh, kw, dh, dw, ph, pw, keep, cols, first):
+    """``gather`` for a stride-1 convolution whose output plane is its input's (3x3 with padding 1): tap
+    (i, j) of every output pixel is the input pixel a fixed distance away in the flattened plane, so
+    each tap's columns for a chunk are one run per image, copied with the entries that fall in the
+    padding (``keep`` false: rows above or below the image, columns that wrapped into the next row) set
+    to zero. The runs are whole planes, which LLVM vectorises; the window rows ``_taps`` copies are as
+    short as the plane (7 floats at 7x7), below one AVX2 vector. No padded stage is needed."""
+    channels, n, height, width = x.shape
+    images = cols.shape[3]
+    plane = height * width
+    zero = numpy.zeros(1, cols.dtype)[0]
+    flat = x.reshape(-1)
+    for c in range(channels):
+        for i in range(kh):
+            for j in range(kw):
+                run = cols[c, i, j].reshape(-1)
+                inside = keep[i, j]
+                shift = (i * dh - ph) * width + (j * dw - pw)
+                for m in range(images):
+                    to = m * plane
+                    # a run may start before x or end after it (the first and last planes): only where not
+                    # kept, and those entries are never read (the conditional load)
+                    at = (c * n + first + m) * plane + shift
+                    for q in range(plane):
+                        run[_u(to + q)] = flat[_u(at + q)] if inside[_u(q)] else zero
+
+
+@_jit
+def gather(x, kh, kw, sh, sw, dh, dw, ph, pw, stage, keep, cols, first):
     """cols[(c, i, j), (n - first, a, b)] = x[c, n, a sh + i dh - ph, b sw + j dw - pw], 0 where that
     falls in the padding, for the images n of the chunk [first, first + cols' images); x is the
     unpadded (C, N, H, W) input and cols is (C KH KW, images OH OW) viewed as 6-D here.
@@ -80,7 +110,11 @@ def gather(x, kh, kw, sh, sw, dh, dw, ph, pw, stage, cols, first):
     array of the calling thread whose border stays zero, and the windows are read from there: a copy
     of a few images in cache instead of a padded copy of the whole batch (one more pass over it and its
     memory). Loops that read the padding as zeros in place measured 2-2.5x slower (bench/README.md,
-    session 8). Without padding the windows are read from x itself."""
+    session 8). Without padding the windows are read from x itself. Where ``keep`` is not empty (see
+    ``Plan.keep``) the columns are whole shifted planes instead (``_shifted``)."""
+    if keep.shape[0]:
+        _shifted(x, kh, kw, dh, dw, ph, pw, keep, cols, first)
+        return
     if ph == 0 and pw == 0:
         _taps(x, kh, kw, sh, sw, dh, dw, cols, first)
         return
@@ -126,14 +160,15 @@ def _chunk(buffer, rows, chunk, images, batch, pixels):
 
 
 @_jit
-def _forward_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, wm, bias, ym, first, last, images, oh, ow, stage, buffer):
+def _forward_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, wm, bias, ym, first, last, images, oh, ow, stage, keep,
+                    buffer):
     """``forward`` for the chunks [first, last): gather, one product into ym's columns, the bias."""
     channels, n = xc.shape[0], xc.shape[1]
     outs, rows = wm.shape
     pixels = oh * ow
     for chunk in range(first, last):
         start, count, width, cols = _chunk(buffer, rows, chunk, images, n, pixels)
-        gather(xc, kh, kw, sh, sw, dh, dw, ph, pw, stage, cols.reshape((channels, kh, kw, count, oh, ow)), start)
+        gather(xc, kh, kw, sh, sw, dh, dw, ph, pw, stage, keep, cols.reshape((channels, kh, kw, count, oh, ow)), start)
         gemm(NO_TRANS, NO_TRANS, outs, width, rows, wm.ctypes.data, rows, cols.ctypes.data, width, False,
              ym.ctypes.data + _u(start * pixels * ym.itemsize), ym.shape[1], ym)
         if bias.shape[0]:
@@ -144,8 +179,8 @@ def _forward_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, wm, bias, ym, first, las
 
 
 @_jit
-def _weight_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, gym, sums, blocks, first, last, images, oh, ow, stage, buffer,
-                   product):
+def _weight_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, gym, sums, blocks, first, last, images, oh, ow, stage, keep,
+                   buffer, product):
     """``weight_grad`` for the blocks [first, last): a block's chunks, columns @ gy^T, summed by BLAS
     into ``product`` (its own sum of products, as one product over the block would take it), then
     added into the block's float64 sums."""
@@ -155,7 +190,8 @@ def _weight_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, gym, sums, blocks, first,
     for block in range(first, last):
         for chunk in range(blocks[block, 0], blocks[block, 1]):
             start, count, width, cols = _chunk(buffer, rows, chunk, images, n, pixels)
-            gather(xc, kh, kw, sh, sw, dh, dw, ph, pw, stage, cols.reshape((channels, kh, kw, count, oh, ow)), start)
+            gather(xc, kh, kw, sh, sw, dh, dw, ph, pw, stage, keep, cols.reshape((channels, kh, kw, count, oh, ow)),
+                   start)
             gemm(NO_TRANS, TRANS, rows, outs, width, cols.ctypes.data, width,
                  gym.ctypes.data + _u(start * pixels * gym.itemsize), gym.shape[1], chunk > blocks[block, 0],
                  product.ctypes.data, outs, product)
@@ -205,6 +241,8 @@ class Plan:
         self.size = self.rows * self.pixels * n  # a split is sized by the whole batch's columns
         self.shape6 = (c,) + window.kernel
         self.in_hw = tuple(x_shape[2:])
+        # stride 1 and an output plane the input's: the gather copies shifted planes (``_shifted``)
+        self.shifted = SHIFTED and window.stride == (1, 1) and self.in_hw == self.out_hw
 
     def blocks(self, outs: int) -> list:
         """[first, last) chunk ranges of the weight gradient's float64 groups (see the class)."""
@@ -220,18 +258,32 @@ class Plan:
     def buffer(self):
         return numpy.empty((self.rows, self.images * self.pixels), self.dtype)
 
-    def stage(self):
+    def stage(self, scatter=False):
         """A thread's padded copy of one chunk's images (its border stays zero; see ``gather``); an
-        empty array when there is no padding (the loops then read and write x itself)."""
+        empty array when there is no padding (the loops then read and write x itself) or when the
+        gather takes shifted planes (``keep``)."""
         ph, pw = self.window.padding
-        if not (ph or pw):
+        if not (ph or pw) or (self.shifted and not scatter):
             return numpy.zeros((0, 0, 0, 0), self.dtype)
         return numpy.zeros((self.shape6[0], self.images, self.in_hw[0] + 2 * ph, self.in_hw[1] + 2 * pw), self.dtype)
 
+    def keep(self):
+        """For ``_shifted``: keep[i, j, a W + b] is whether tap (i, j) of output pixel (a, b) lies inside
+        the image; an empty array where the gather copies window rows (``_taps``) instead."""
+        if not self.shifted:
+            return numpy.zeros((0, 0, 0), numpy.bool_)
+        (kh, kw), (dh, dw), (ph, pw) = self.window.kernel, self.window.dilation, self.window.padding
+        (h, w) = self.in_hw
+        rows = numpy.arange(h)[None, :] + (numpy.arange(kh) * dh - ph)[:, None]  # (i, a): the row read
+        cols = numpy.arange(w)[None, :] + (numpy.arange(kw) * dw - pw)[:, None]  # (j, b): the column read
+        inside = ((rows >= 0) & (rows < h))[:, None, :, None] & ((cols >= 0) & (cols < w))[None, :, None, :]
+        return numpy.ascontiguousarray(inside.reshape(kh, kw, h * w))
+
     def columns(self, buffer, stage, xc, start, stop):
-        """The columns of images [start, stop) in ``buffer`` (a (rows, their pixels) view of it)."""
-        cols = buffer[:, :(stop - start) * self.pixels]
-        gather(xc, *self.window.taps, *self.window.padding, stage,
+        """The columns of images [start, stop) in ``buffer`` (a dense (rows, their pixels) run of it, as
+        ``_chunk`` takes in the compiled loops)."""
+        cols = buffer.reshape(-1)[:self.rows * (stop - start) * self.pixels].reshape(self.rows, -1)
+        gather(xc, *self.window.taps, *self.window.padding, stage, self.keep(),
                cols.reshape(self.shape6 + (stop - start,) + self.out_hw), start)
         return cols
 
@@ -255,7 +307,7 @@ def forward(plan, xc, wm, bias, ym):
     if plan.compiled(xc, wm, ym):
         b = numpy.zeros(0, ym.dtype) if bias is None else numpy.ascontiguousarray(bias, ym.dtype)
         run([(_forward_chunks, (xc, *plan.geometry(), wm, b, ym, first, last, plan.images, *plan.out_hw, plan.stage(),
-                                plan.buffer().reshape(-1)))
+                                plan.keep(), plan.buffer().reshape(-1)))
              for first, last in plan.parts(len(plan.grid))])
         return
 
@@ -279,7 +331,8 @@ def weight_grad(plan, xc, gym):
     if plan.compiled(xc, gym):
         bounds = numpy.array(blocks, dtype=numpy.int64).reshape(-1, 2)
         run([(_weight_chunks, (xc, *plan.geometry(), gym, sums, bounds, first, last, plan.images, *plan.out_hw,
-                               plan.stage(), plan.buffer().reshape(-1), numpy.empty((plan.rows, gym.shape[0]), plan.dtype)))
+                               plan.stage(), plan.keep(), plan.buffer().reshape(-1),
+                               numpy.empty((plan.rows, gym.shape[0]), plan.dtype)))
              for first, last in plan.parts(len(blocks))])
         return sums.sum(0).T
 
@@ -300,14 +353,14 @@ def input_grad(plan, wm, gym, dxc):
     """dxc (C, N, H, W; every entry written) = col2im(wm^T @ gym), chunk by chunk."""
     wm = numpy.ascontiguousarray(wm)
     if plan.compiled(wm, gym, dxc):
-        run([(_input_chunks, (wm, gym, *plan.geometry(), dxc, first, last, plan.images, *plan.out_hw, plan.stage(),
+        run([(_input_chunks, (wm, gym, *plan.geometry(), dxc, first, last, plan.images, *plan.out_hw, plan.stage(True),
                               plan.buffer().reshape(-1)))
              for first, last in plan.parts(len(plan.grid))])
         return
     wt = wm.T
 
     def part(first, last):
-        buffer, stage = plan.buffer(), plan.stage()
+        buffer, stage = plan.buffer(), plan.stage(True)
         for start, stop in plan.grid[first:last]:
             cols = buffer[:, :(stop - start) * plan.pixels]
             numpy.matmul(wt, gym[:, plan.span(start, stop)], out=cols)

@@ -16,7 +16,10 @@ CASES = [(5, 4, 6, 7, 6, 3, 1, 1, 1), (5, 3, 9, 8, 4, 3, 2, 1, 1), (5, 4, 8, 8, 
          (4, 2, 9, 9, 3, (3, 2), 1, 2, 2),
          # padding wider than k - 1 (whole rows and columns of a window in the padding), on an image
          # narrower than the kernel's reach, with stride 3: the padded stage's edges
-         (3, 2, 5, 6, 3, 3, 3, 3, 1), (2, 2, 2, 3, 2, (3, 4), 1, (2, 3), 1)]
+         (3, 2, 5, 6, 3, 3, 3, 3, 1), (2, 2, 2, 3, 2, (3, 4), 1, (2, 3), 1),
+         # stride 1 with the output plane the input's (``_shifted``): a dilated 3x5 window whose padding
+         # is as wide as the image (whole columns of taps in it), and a 1x1
+         (3, 3, 5, 4, 2, (3, 5), 1, (2, 4), 2), (3, 4, 5, 6, 3, 1, 1, 0, 1)]
 
 
 def _rows_times_pixels(case):
@@ -57,7 +60,7 @@ def test_chunks_against_torch(case, dtype, images_per_chunk, monkeypatch, check,
     monkeypatch.setattr(chunked_module, "COMPILED", False)  # the Python loop over chunks, whose gathers we count
     gathered = []
     kernel = chunked_module.gather
-    monkeypatch.setattr(chunked_module, "gather", lambda *a: (gathered.append(a[10].shape[3]), kernel(*a))[1])
+    monkeypatch.setattr(chunked_module, "gather", lambda *a: (gathered.append(a[11].shape[3]), kernel(*a))[1])
     ours, theirs = _conv(case)
     check.against_torch(ours, theirs, _arrays(rng, case), dtype, what=f"chunked conv2d {case}")
     n, whole = case[0], case[0] // images_per_chunk  # forward and weight gradient each gather every chunk once
@@ -140,3 +143,37 @@ def test_the_weight_gradient_groups_shrink_with_the_weight_and_keep_the_bits(che
     _chunk(monkeypatch, case, 1)
     arrays = _arrays(rng, (9,) + case[1:], numpy.float32)
     check.same_bits_on_thread_counts(lambda: _step(case, arrays))
+
+
+def _same_plane(case):
+    n, c, h, w, o, kernel, stride, padding, dilation = case
+    return stride == 1 and conv_module.Window("conv2d", kernel, stride, padding, dilation).output_size(h, w) == (h, w)
+
+
+SAME_PLANE = [case for case in CASES if _same_plane(case)]
+
+
+def test_three_cases_have_the_same_plane():
+    assert len(SAME_PLANE) == 3
+
+
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+@pytest.mark.parametrize("case", SAME_PLANE)
+def test_shifted_planes_give_the_window_rows_columns(case, dtype, monkeypatch, rng):
+    """``_shifted`` (whole planes shifted, the padding set by ``keep``) against ``_taps`` (window rows from
+    the padded stage), entry for entry, for a chunk at the batch's start, middle and end (where a shifted
+    plane starts before x or ends after it), with NaN, infinities and -0.0 beside the padding: none of
+    them may leak into a padding entry, and each must be copied as it is."""
+    n, c, h, w, o, kernel, stride, padding, dilation = case
+    x = rng.standard_normal((c, n, h, w)).astype(dtype)
+    x[0, 0, 0, 0], x[-1, -1, -1, -1], x[0, -1, :, 0], x[-1, 0, 0, :] = numpy.nan, -numpy.inf, -0.0, numpy.inf
+    window = conv_module.Window("conv2d", kernel, stride, padding, dilation)
+    plans = {}
+    for shifted in (True, False):
+        monkeypatch.setattr(chunked_module, "SHIFTED", shifted)
+        plans[shifted] = chunked_module.Plan(window, (n, c, h, w), window.output_size(h, w), dtype)
+    assert plans[True].shifted and not plans[False].shifted
+    for start, stop in [(0, 2), (1, 2), (n - 2, n)]:
+        got = [plans[s].columns(plans[s].buffer(), plans[s].stage(), x, start, stop) for s in (True, False)]
+        numpy.testing.assert_array_equal(got[0], got[1])
+        assert numpy.array_equal(numpy.signbit(got[0]), numpy.signbit(got[1]))  # -0.0 kept, padding +0.0
