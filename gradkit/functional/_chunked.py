@@ -24,6 +24,8 @@ thread count; the weight gradient sums its chunks' products in float64 groups fi
 """
 from __future__ import annotations
 
+import functools
+
 import numpy
 from numba import njit
 from numba import uint64 as _u
@@ -272,12 +274,8 @@ class Plan:
         the image; an empty array where the gather copies window rows (``_taps``) instead."""
         if not self.shifted:
             return numpy.zeros((0, 0, 0), numpy.bool_)
-        (kh, kw), (dh, dw), (ph, pw) = self.window.kernel, self.window.dilation, self.window.padding
-        (h, w) = self.in_hw
-        rows = numpy.arange(h)[None, :] + (numpy.arange(kh) * dh - ph)[:, None]  # (i, a): the row read
-        cols = numpy.arange(w)[None, :] + (numpy.arange(kw) * dw - pw)[:, None]  # (j, b): the column read
-        inside = ((rows >= 0) & (rows < h))[:, None, :, None] & ((cols >= 0) & (cols < w))[None, :, None, :]
-        return numpy.ascontiguousarray(inside.reshape(kh, kw, h * w))
+        return _keep(self.window.kernel, self.window.dilation, self.window.padding, self.in_hw)
+
 
     def columns(self, buffer, stage, xc, start, stop):
         """The columns of images [start, stop) in ``buffer`` (a dense (rows, their pixels) run of it, as
@@ -299,6 +297,17 @@ class Plan:
     def span(self, start, stop):
         """The columns of images [start, stop) in an (., N OH OW) matrix."""
         return slice(start * self.pixels, stop * self.pixels)
+
+
+@functools.lru_cache(maxsize=64)
+def _keep(kernel, dilation, padding, in_hw):
+    """``Plan.keep``, made once for each geometry (a step asks for it at every conv op: 29 us each
+    made afresh). Shared by those calls, which only read it."""
+    (kh, kw), (dh, dw), (ph, pw), (h, w) = kernel, dilation, padding, in_hw
+    rows = numpy.arange(h)[None, :] + (numpy.arange(kh) * dh - ph)[:, None]  # (i, a): the row read
+    cols = numpy.arange(w)[None, :] + (numpy.arange(kw) * dw - pw)[:, None]  # (j, b): the column read
+    inside = ((rows >= 0) & (rows < h))[:, None, :, None] & ((cols >= 0) & (cols < w))[None, :, None, :]
+    return numpy.ascontiguousarray(inside.reshape(kh, kw, h * w))
 
 
 def forward(plan, xc, wm, bias, ym):
