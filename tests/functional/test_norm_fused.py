@@ -8,6 +8,7 @@ import torch.nn.functional as TF
 
 import gradkit as gk
 import gradkit.functional as F
+import gradkit.functional._norm_loops as loops_module
 import gradkit.functional.norm as norm_module
 from gradkit import threads
 
@@ -16,6 +17,13 @@ from gradkit import threads
 def fused(monkeypatch):
     """Every image batch through the compiled loops, however small."""
     monkeypatch.setattr(norm_module, "FUSED_MIN_SIZE", 0)
+
+
+@pytest.fixture(params=[True, False], ids=["one-region", "two-regions"])
+def regions(request, monkeypatch):
+    """Each channel's passes in one split region (``forward_channels``, ``backward_channels``), or the
+    statistics and the normalisation as two regions over all the channels."""
+    monkeypatch.setattr(loops_module, "FUSED_CHANNELS", request.param)
 
 
 def _channels_first(a):
@@ -30,7 +38,7 @@ def _function_of(y):
 @pytest.mark.parametrize("memory", ["nchw", "channels_first"])
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
 @pytest.mark.parametrize("shape", [(16, 8, 12, 12), (32, 4, 130)])  # >= FUSED_MIN_SIZE values: the default path
-def test_large_batches_take_the_loops_and_match_torch(shape, dtype, memory, check, rng):
+def test_large_batches_take_the_loops_and_match_torch(shape, dtype, memory, regions, check, rng):
     weight, bias = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
     running, torch_running = [numpy.zeros(shape[1], dtype), numpy.ones(shape[1], dtype)], None
     torch_running = [torch.zeros(shape[1], dtype=torch.float64 if dtype == numpy.float64 else torch.float32),
@@ -74,7 +82,7 @@ def test_gradcheck_gradgradcheck_jvp_through_the_loops(fused, shape, check, rng)
 
 
 @pytest.mark.parametrize("memory", ["nchw", "channels_first"])
-def test_two_threads_give_the_bits_of_one_and_a_second_run_the_same(monkeypatch, memory, rng):
+def test_two_threads_give_the_bits_of_one_and_a_second_run_the_same(monkeypatch, memory, regions, rng):
     x = rng.standard_normal((6, 5, 7, 9)).astype(numpy.float32) * 2 + 1
     x = _channels_first(x) if memory == "channels_first" else x
     w, b = rng.standard_normal(5).astype(numpy.float32), rng.standard_normal(5).astype(numpy.float32)
@@ -97,3 +105,23 @@ def test_two_threads_give_the_bits_of_one_and_a_second_run_the_same(monkeypatch,
     for a, c, d in zip(one, two, again):
         numpy.testing.assert_array_equal(a, c)
         numpy.testing.assert_array_equal(c, d)
+
+
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+@pytest.mark.parametrize("shape", [(1, 8, 4900), (5, 3, 41)])  # channels-first and NCHW (A, C, B) views
+def test_one_region_a_pass_gives_the_two_regions_values(shape, dtype, monkeypatch, rng):
+    """The statistics, the output, and the gradients with and without gx agree to the last bits: the
+    sums are reassociated into SIMD lanes (``_jit``'s fast-math), and LLVM vectorises the two loop
+    nests apart, so a float64 sum may differ in its last bit (1e-15 relative seen)."""
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    gy, w, b = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
+    got = {}
+    for fused in (True, False):
+        monkeypatch.setattr(loops_module, "FUSED_CHANNELS", fused)
+        y, gx = numpy.empty_like(x), numpy.empty_like(x)
+        mean, var, inv_std = loops_module.forward(x, w.astype(dtype), b.astype(dtype), 1e-5, y)
+        sums = loops_module.backward(x, gy, w, mean, inv_std, gx)
+        got[fused] = [y, mean, var, inv_std, *sums, *loops_module.backward(x, gy, w, mean, inv_std, None), gx]
+    for a, c in zip(got[True], got[False]):
+        tolerance = 1e-12 if a.dtype == numpy.float64 else 1e-6
+        numpy.testing.assert_allclose(a, c, rtol=tolerance, atol=tolerance * numpy.abs(c).max())
