@@ -4,10 +4,10 @@ The whole batch's columns are 9 C values per output pixel: 37.7 MB for a 16-chan
 at 32x32 and batch 64, written once, read by the GEMM and kept for the weight gradient. At that
 size the im2col loop ran at memory speed (19 ms, against 11 ms for the GEMM that reads it), every
 call paid fresh page faults (glibc maps arrays above 32 MB anew each time) and ResNet-20 kept
-some 250 MB of columns alive between its forward and backward passes. Here each thread takes a
-range of images (``threads.split``) and walks through it in chunks whose columns stay in the
-core's cache (``CHUNK_ELEMENTS``): gather a chunk's columns, multiply, and move on, reusing one
-buffer. Nothing is saved for the backward pass but the input (in its (C, N, H, W) memory, which
+some 250 MB of columns alive between its forward and backward passes. Here the batch is cut into
+chunks of a few images whose columns stay in the core's cache (``CHUNK_ELEMENTS``), and each thread
+claims chunks one at a time (``threads.claiming``): gather a chunk's columns, multiply, and move on,
+reusing one buffer. Nothing is saved for the backward pass but the input (in its (C, N, H, W) memory, which
 every conv, batch norm and ReLU output has; each thread copies a chunk's images into its own padded
 stage, so no padded copy of the batch is made): the weight gradient gathers each chunk's columns
 again (cheap from cache), and the input gradient multiplies and scatters (col2im) chunk by chunk.
@@ -30,7 +30,8 @@ import numpy
 from numba import njit
 from numba import uint64 as _u
 
-from ..threads import ranges, run, split
+from .._claim import claim
+from ..threads import claiming, ranges, run, split
 from . import _blas
 from ._blas import NO_TRANS, TRANS, gemm
 
@@ -162,13 +163,15 @@ def _chunk(buffer, rows, chunk, images, batch, pixels):
 
 
 @_jit
-def _forward_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, wm, bias, ym, first, last, images, oh, ow, stage, keep,
-                    buffer):
-    """``forward`` for the chunks [first, last): gather, one product into ym's columns, the bias."""
+def _forward_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, wm, bias, ym, images, oh, ow, stage, keep, buffer, counter,
+                    first, last):
+    """``forward`` for the chunks of [first, last) this thread claims (``_claim``): gather, one product into
+    ym's columns, the bias."""
     channels, n = xc.shape[0], xc.shape[1]
     outs, rows = wm.shape
     pixels = oh * ow
-    for chunk in range(first, last):
+    chunk = claim(counter, first)
+    while chunk < last:
         start, count, width, cols = _chunk(buffer, rows, chunk, images, n, pixels)
         gather(xc, kh, kw, sh, sw, dh, dw, ph, pw, stage, keep, cols.reshape((channels, kh, kw, count, oh, ow)), start)
         gemm(NO_TRANS, NO_TRANS, outs, width, rows, wm.ctypes.data, rows, cols.ctypes.data, width, False,
@@ -178,18 +181,20 @@ def _forward_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, wm, bias, ym, first, las
                 b = bias[o]
                 for q in range(_u(start * pixels), _u(start * pixels + width)):
                     ym[o, q] += b
+        chunk = claim(counter, first)
 
 
 @_jit
-def _weight_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, gym, sums, blocks, first, last, images, oh, ow, stage, keep,
-                   buffer, product):
-    """``weight_grad`` for the blocks [first, last): a block's chunks, columns @ gy^T, summed by BLAS
-    into ``product`` (its own sum of products, as one product over the block would take it), then
-    added into the block's float64 sums."""
+def _weight_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, gym, sums, blocks, images, oh, ow, stage, keep, buffer,
+                   product, counter, first, last):
+    """``weight_grad`` for the blocks of [first, last) this thread claims: a block's chunks, columns
+    @ gy^T, summed by BLAS into ``product`` (its own sum of products, as one product over the block
+    would take it), then added into the block's float64 sums."""
     channels, n = xc.shape[0], xc.shape[1]
     rows, outs = product.shape
     pixels = oh * ow
-    for block in range(first, last):
+    block = claim(counter, first)
+    while block < last:
         for chunk in range(blocks[block, 0], blocks[block, 1]):
             start, count, width, cols = _chunk(buffer, rows, chunk, images, n, pixels)
             gather(xc, kh, kw, sh, sw, dh, dw, ph, pw, stage, keep, cols.reshape((channels, kh, kw, count, oh, ow)),
@@ -197,24 +202,27 @@ def _weight_chunks(xc, kh, kw, sh, sw, dh, dw, ph, pw, gym, sums, blocks, first,
             gemm(NO_TRANS, TRANS, rows, outs, width, cols.ctypes.data, width,
                  gym.ctypes.data + _u(start * pixels * gym.itemsize), gym.shape[1], chunk > blocks[block, 0],
                  product.ctypes.data, outs, product)
-        if blocks[block, 1] == blocks[block, 0]:
-            continue  # (``threads.ranges`` makes no empty block)
-        for r in range(rows):
-            for o in range(outs):
-                sums[block, r, o] += product[r, o]
+        if blocks[block, 1] > blocks[block, 0]:  # (``threads.ranges`` makes no empty block)
+            for r in range(rows):
+                for o in range(outs):
+                    sums[block, r, o] += product[r, o]
+        block = claim(counter, first)
 
 
 @_jit
-def _input_chunks(wm, gym, kh, kw, sh, sw, dh, dw, ph, pw, dxc, first, last, images, oh, ow, stage, buffer):
-    """``input_grad`` for the chunks [first, last): one product wm^T @ gy into the columns, scattered."""
+def _input_chunks(wm, gym, kh, kw, sh, sw, dh, dw, ph, pw, dxc, images, oh, ow, stage, buffer, counter, first, last):
+    """``input_grad`` for the chunks of [first, last) this thread claims: one product wm^T @ gy into the
+    columns, scattered."""
     channels, n = dxc.shape[0], dxc.shape[1]
     outs, rows = wm.shape
     pixels = oh * ow
-    for chunk in range(first, last):
+    chunk = claim(counter, first)
+    while chunk < last:
         start, count, width, cols = _chunk(buffer, rows, chunk, images, n, pixels)
         gemm(TRANS, NO_TRANS, rows, width, outs, wm.ctypes.data, rows,
              gym.ctypes.data + _u(start * pixels * gym.itemsize), gym.shape[1], False, cols.ctypes.data, width, cols)
         scatter(cols.reshape((channels, kh, kw, count, oh, ow)), kh, kw, sh, sw, dh, dw, ph, pw, stage, dxc, start)
+        chunk = claim(counter, first)
 
 
 class Plan:
@@ -254,8 +262,14 @@ class Plan:
         return ranges(len(self.grid), count)
 
     def parts(self, items):
-        """[first, last) ranges of ``items`` (chunks or blocks), one per thread (``threads.split``)."""
+        """[first, last) ranges of ``items`` (chunks or blocks), one per thread (``threads.split``): the
+        Python loop's."""
         return split(items, self.size)
+
+    def claims(self, items):
+        """The (counter, first, last) of the compiled loops' threads, which claim the items (chunks or
+        blocks) one at a time (``threads.claiming``)."""
+        return claiming(items, self.size)
 
     def buffer(self):
         return numpy.empty((self.rows, self.images * self.pixels), self.dtype)
@@ -315,9 +329,9 @@ def forward(plan, xc, wm, bias, ym):
     wm = numpy.ascontiguousarray(wm)
     if plan.compiled(xc, wm, ym):
         b = numpy.zeros(0, ym.dtype) if bias is None else numpy.ascontiguousarray(bias, ym.dtype)
-        run([(_forward_chunks, (xc, *plan.geometry(), wm, b, ym, first, last, plan.images, *plan.out_hw, plan.stage(),
-                                plan.keep(), plan.buffer().reshape(-1)))
-             for first, last in plan.parts(len(plan.grid))])
+        run([(_forward_chunks, (xc, *plan.geometry(), wm, b, ym, plan.images, *plan.out_hw, plan.stage(), plan.keep(),
+                                plan.buffer().reshape(-1)) + claims)
+             for claims in plan.claims(len(plan.grid))])
         return
 
     def part(first, last):
@@ -339,10 +353,10 @@ def weight_grad(plan, xc, gym):
     sums = numpy.zeros((len(blocks), plan.rows, gym.shape[0]))
     if plan.compiled(xc, gym):
         bounds = numpy.array(blocks, dtype=numpy.int64).reshape(-1, 2)
-        run([(_weight_chunks, (xc, *plan.geometry(), gym, sums, bounds, first, last, plan.images, *plan.out_hw,
-                               plan.stage(), plan.keep(), plan.buffer().reshape(-1),
-                               numpy.empty((plan.rows, gym.shape[0]), plan.dtype)))
-             for first, last in plan.parts(len(blocks))])
+        run([(_weight_chunks, (xc, *plan.geometry(), gym, sums, bounds, plan.images, *plan.out_hw, plan.stage(),
+                               plan.keep(), plan.buffer().reshape(-1), numpy.empty((plan.rows, gym.shape[0]), plan.dtype))
+              + claims)
+             for claims in plan.claims(len(blocks))])
         return sums.sum(0).T
 
     def part(first, last):
@@ -362,9 +376,9 @@ def input_grad(plan, wm, gym, dxc):
     """dxc (C, N, H, W; every entry written) = col2im(wm^T @ gym), chunk by chunk."""
     wm = numpy.ascontiguousarray(wm)
     if plan.compiled(wm, gym, dxc):
-        run([(_input_chunks, (wm, gym, *plan.geometry(), dxc, first, last, plan.images, *plan.out_hw, plan.stage(True),
-                              plan.buffer().reshape(-1)))
-             for first, last in plan.parts(len(plan.grid))])
+        run([(_input_chunks, (wm, gym, *plan.geometry(), dxc, plan.images, *plan.out_hw, plan.stage(True),
+                              plan.buffer().reshape(-1)) + claims)
+             for claims in plan.claims(len(plan.grid))])
         return
     wt = wm.T
 

@@ -18,7 +18,10 @@ Conventions:
   took 1.03 ms with signed indices and 0.24 ms with unsigned ones. The indices are non-negative by
   construction (the padding), which is what makes the cast safe.
 * Each loop takes the images [first, last) of the batch, and the ranges write disjoint memory, so
-  ``threads.parallel_for`` can give each of its threads a range (the loops release the GIL). Spreading
+  ``threads.parallel_for`` can give each of its threads a range (the loops release the GIL); the
+  convolution loops instead claim their images (or blocks of them) one at a time from a counter the
+  threads share (``threads.parallel_claim``, ``_claim``), so a thread that starts late or runs slow
+  takes fewer. Spreading
   them with Numba's ``prange`` was measured earlier and dropped: its pool fought OpenBLAS's spinning
   workers for the cores, and it needed a fork-safe threading layer (TBB) as another dependency, since
   GNU OpenMP, Numba's usual choice, aborts any process forked after it has run. ``threads`` explains
@@ -29,6 +32,8 @@ from __future__ import annotations
 import numpy
 from numba import njit
 from numba import uint64 as _u
+
+from .._claim import claim
 
 _jit = njit(cache=True, nogil=True)
 # Reductions may be reassociated (summed in SIMD lanes); NaN and infinity keep their IEEE meaning.
@@ -78,7 +83,7 @@ def tap_offsets(xp, kh, kw, dh, dw):
 
 
 @_jit_sum
-def conv_direct(xp, kh, kw, dh, dw, wm, bias, yc, first, last):
+def conv_direct(xp, kh, kw, dh, dw, wm, bias, yc, counter, first, last):
     """yc[o, n, a, b] = bias[o] + sum_{c, i, j} wm[o, (c i j)] xp[c, n, a + i dh, b + j dw] (stride 1).
 
     No columns: each output row (a, .) sits at a + i dh, . + j dw of the padded image, so with rows
@@ -86,7 +91,7 @@ def conv_direct(xp, kh, kw, dh, dw, wm, bias, yc, first, last):
     L = (OH - 1) Wp + OW values, multiplied into an accumulator of the same run (the Wp - OW values
     between rows are computed and dropped). Each pass takes four taps into two outputs' accumulators,
     so each input value loaded feeds two multiply-adds (0.56 -> 0.36 ms against one output per pass,
-    LeNet-5's first layer).
+    LeNet-5's first layer). The threads claim the images one at a time (``_claim``).
     """
     channels, batch, hp, wp = xp.shape
     outs, taps = wm.shape
@@ -96,7 +101,8 @@ def conv_direct(xp, kh, kw, dh, dw, wm, bias, yc, first, last):
     offsets = tap_offsets(xp, kh, kw, dh, dw)
     acc0, acc1 = numpy.empty(run, yc.dtype), numpy.empty(run, yc.dtype)
     whole = taps - taps % 4
-    for n in range(first, last):
+    n = claim(counter, first)
+    while n < last:
         base = _u(n * hp * wp)
         for o in range(0, outs, 2):
             p = min(o + 1, outs - 1)  # the pair's second output (the first again when outs is odd)
@@ -122,15 +128,18 @@ def conv_direct(xp, kh, kw, dh, dw, wm, bias, yc, first, last):
                 for b in range(ow):
                     yc[o, n, a, b] = acc0[_u(a * wp + b)]
                     yc[p, n, a, b] = acc1[_u(a * wp + b)]
+        n = claim(counter, first)
 
 
 @_jit_sum
-def conv_direct_weight(xp, gyc, kh, kw, dh, dw, gw, first, last):
-    """gw[o, (c i j)] += sum_{n, a, b} gyc[o, n, a, b] xp[c, n, a + i dh, b + j dw] (stride 1; the
-    adjoint of conv_direct in its weights). gyc is laid out at the padded width, zeros between rows,
+def conv_direct_weight(xp, gyc, kh, kw, dh, dw, gw, blocks, counter, first, last):
+    """gw[k, o, (c i j)] += sum over the images n of block k and (a, b) of gyc[o, n, a, b]
+    xp[c, n, a + i dh, b + j dw] (stride 1; the adjoint of conv_direct in its weights). gyc is laid out at the padded width, zeros between rows,
     so each tap is one dot product of contiguous runs; each pass takes four taps against two outputs
-    (0.54 -> 0.38 ms against one output, LeNet-5's first layer). Each image's sums are added into
-    gw, which may be float64."""
+    (0.54 -> 0.38 ms against one output, LeNet-5's first layer). The threads claim blocks of images
+    (``_claim``; block k is the images [blocks[k, 0], blocks[k, 1])), and each image's sums are added
+    into the block's own gw[k], which may be float64: blocks fixed by the batch, so the sums do not
+    depend on the thread count."""
     channels, batch, hp, wp = xp.shape
     outs, _, oh, ow = gyc.shape
     run = (oh - 1) * wp + ow
@@ -140,50 +149,54 @@ def conv_direct_weight(xp, gyc, kh, kw, dh, dw, gw, first, last):
     g0, g1 = numpy.zeros(run, xp.dtype), numpy.zeros(run, xp.dtype)
     zero = g0[0]  # a 0 of xp's dtype: g0 is still all zeros
     whole = taps - taps % 4
-    for n in range(first, last):
-        base = _u(n * hp * wp)
-        for o in range(0, outs, 2):
-            p = o + 1
-            for a in range(oh):
-                for b in range(ow):
-                    g0[_u(a * wp + b)] = gyc[o, n, a, b]
+    block = claim(counter, first)
+    while block < last:
+        sums = gw[block]
+        for n in range(blocks[block, 0], blocks[block, 1]):
+            base = _u(n * hp * wp)
+            for o in range(0, outs, 2):
+                p = o + 1
+                for a in range(oh):
+                    for b in range(ow):
+                        g0[_u(a * wp + b)] = gyc[o, n, a, b]
+                        if p < outs:
+                            g1[_u(a * wp + b)] = gyc[p, n, a, b]
+                for t in range(0, whole, 4):
+                    a0, a1 = base + offsets[t], base + offsets[t + 1]
+                    a2, a3 = base + offsets[t + 2], base + offsets[t + 3]
+                    s0 = s1 = s2 = s3 = r0 = r1 = r2 = r3 = zero
+                    for k in range(run):
+                        x0, x1 = flat[_u(a0 + k)], flat[_u(a1 + k)]
+                        x2, x3 = flat[_u(a2 + k)], flat[_u(a3 + k)]
+                        u, v = g0[k], g1[k]
+                        s0 += u * x0
+                        s1 += u * x1
+                        s2 += u * x2
+                        s3 += u * x3
+                        r0 += v * x0
+                        r1 += v * x1
+                        r2 += v * x2
+                        r3 += v * x3
+                    sums[o, t] += s0
+                    sums[o, t + 1] += s1
+                    sums[o, t + 2] += s2
+                    sums[o, t + 3] += s3
                     if p < outs:
-                        g1[_u(a * wp + b)] = gyc[p, n, a, b]
-            for t in range(0, whole, 4):
-                a0, a1 = base + offsets[t], base + offsets[t + 1]
-                a2, a3 = base + offsets[t + 2], base + offsets[t + 3]
-                s0 = s1 = s2 = s3 = r0 = r1 = r2 = r3 = zero
-                for k in range(run):
-                    x0, x1 = flat[_u(a0 + k)], flat[_u(a1 + k)]
-                    x2, x3 = flat[_u(a2 + k)], flat[_u(a3 + k)]
-                    u, v = g0[k], g1[k]
-                    s0 += u * x0
-                    s1 += u * x1
-                    s2 += u * x2
-                    s3 += u * x3
-                    r0 += v * x0
-                    r1 += v * x1
-                    r2 += v * x2
-                    r3 += v * x3
-                gw[o, t] += s0
-                gw[o, t + 1] += s1
-                gw[o, t + 2] += s2
-                gw[o, t + 3] += s3
-                if p < outs:
-                    gw[p, t] += r0
-                    gw[p, t + 1] += r1
-                    gw[p, t + 2] += r2
-                    gw[p, t + 3] += r3
-            for t in range(whole, taps):
-                a0 = base + offsets[t]
-                s0 = r0 = zero
-                for k in range(run):
-                    x0 = flat[_u(a0 + k)]
-                    s0 += g0[k] * x0
-                    r0 += g1[k] * x0
-                gw[o, t] += s0
-                if p < outs:
-                    gw[p, t] += r0
+                        sums[p, t] += r0
+                        sums[p, t + 1] += r1
+                        sums[p, t + 2] += r2
+                        sums[p, t + 3] += r3
+                for t in range(whole, taps):
+                    a0 = base + offsets[t]
+                    s0 = r0 = zero
+                    for k in range(run):
+                        x0 = flat[_u(a0 + k)]
+                        s0 += g0[k] * x0
+                        r0 += g1[k] * x0
+                    sums[o, t] += s0
+                    if p < outs:
+                        sums[p, t] += r0
+        block = claim(counter, first)
 
 
 @njit(inline="always")

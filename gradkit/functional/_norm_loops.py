@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy
 from numba import njit
 
-from ..threads import parallel_for
+from .._claim import claim
+from ..threads import parallel_claim, parallel_for
 
 # sums may be reassociated (into SIMD lanes): fixed for a given machine, whatever the thread count
 _jit = njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
@@ -112,28 +113,33 @@ def _gradient_constants(w, inv_std, sum_gy, sum_gy_xc, count):
 
 
 @_jit
-def forward_channels(x, w, b, eps, mean, var, inv_std, y, first, last):
+def forward_channels(x, w, b, eps, mean, var, inv_std, y, counter, first, last):
     """``statistics``, then ``normalise``, channel by channel: a channel's values are read from memory
     once, then from the core's cache (a channel of the residual CNN's first layer, 78,400 floats, is
-    313 KB), and each thread's channels are one split region, not two."""
+    313 KB), and each thread's channels are one split region, not two. The threads claim the channels
+    one at a time (``_claim``)."""
     dtype = y.dtype.type
-    for c in range(first, last):
+    c = claim(counter, first)
+    while c < last:
         statistics(x, mean, var, c, c + 1)
         inv = 1.0 / numpy.sqrt(var[c] + eps)
         inv_std[c] = inv
         _normalise_channel(x, dtype(mean[c]), dtype(_scale(w[c], inv)), dtype(b[c]), y, c)
+        c = claim(counter, first)
 
 
 @_jit
-def backward_channels(x, gy, mean, w, inv_std, count, sum_gy, sum_gy_xc, gx, first, last):
+def backward_channels(x, gy, mean, w, inv_std, count, sum_gy, sum_gy_xc, gx, counter, first, last):
     """``gradient_sums``, then ``input_gradient`` (unless gx is empty), channel by channel, as
     ``forward_channels``; mean in x's dtype."""
     dtype = x.dtype.type
-    for c in range(first, last):
+    c = claim(counter, first)
+    while c < last:
         gradient_sums(x, gy, mean, sum_gy, sum_gy_xc, c, c + 1)
         if gx.shape[0]:
             k_gy, k_xc, k_0 = _gradient_constants(w[c], inv_std[c], sum_gy[c], sum_gy_xc[c], count)
             _input_gradient_channel(x, gy, mean[c], dtype(k_gy), dtype(k_xc), dtype(k_0), gx, c)
+        c = claim(counter, first)
 
 
 def forward(x3, w, b, eps, y3):
@@ -143,7 +149,7 @@ def forward(x3, w, b, eps, y3):
     mean, var = numpy.empty(channels), numpy.empty(channels)
     if FUSED_CHANNELS:
         inv_std = numpy.empty(channels)
-        parallel_for(forward_channels, channels, x3, w, b, float(eps), mean, var, inv_std, y3, size=x3.size)
+        parallel_claim(forward_channels, channels, x3, w, b, float(eps), mean, var, inv_std, y3, size=x3.size)
         return mean, var, inv_std
     parallel_for(statistics, channels, x3, mean, var, size=x3.size)
     inv_std = 1.0 / numpy.sqrt(var + eps)
@@ -163,7 +169,7 @@ def backward(x3, gy3, w, mean, inv_std, gx3):
     sum_gy, sum_gy_xc = numpy.empty(channels), numpy.empty(channels)
     if FUSED_CHANNELS:
         gx = numpy.empty((0, 0, 0), x3.dtype) if gx3 is None else gx3
-        parallel_for(backward_channels, channels, x3, gy3, mean.astype(x3.dtype), w, inv_std, count, sum_gy,
+        parallel_claim(backward_channels, channels, x3, gy3, mean.astype(x3.dtype), w, inv_std, count, sum_gy,
                      sum_gy_xc, gx, size=x3.size)
         return sum_gy_xc * inv_std, sum_gy
     parallel_for(gradient_sums, channels, x3, gy3, mean.astype(x3.dtype), sum_gy, sum_gy_xc, size=x3.size)

@@ -38,7 +38,7 @@ from ..autograd import ops
 from ..autograd.function import Function
 from ..autograd.ops import _lift
 from ..autograd.tensor import Tensor
-from ..threads import matmul as _product, run, split
+from ..threads import matmul as _product, parallel_claim, ranges
 from ._windows import Window, channels_first, check_nchw, loops, nchw, over_batch
 from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
 
@@ -46,6 +46,9 @@ from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
 # 6 x 16 (session 4), ResNet's 16 x 16 (forward 2.99 against 3.82 ms, weight gradient 2.41 against 3.55
 # at 32x32, batch 64, 2 threads); 32 x 32 lost (3.05 against 2.68; bench/README.md, session 9)
 DIRECT_MAX_CHANNEL_PAIRS = 256
+# blocks of images whose direct-loop weight gradients are summed apart (float64), then in order: fixed by the
+# batch, so the sums do not depend on the thread count, and enough for two threads to claim evenly
+DIRECT_WEIGHT_BLOCKS = 16
 CHUNKED = True  # one group: im2col + GEMM a few images at a time (``_chunked``); False: the whole batch's columns
 WINOGRAD = False  # stride-1 3x3 forward and input gradient by Winograd F(2x2, 3x3) (``_winograd``)
 WINOGRAD_MIN_CHANNEL_PAIRS = 1024  # C x O from which Winograd beat im2col + GEMM (bench/README.md, session 7)
@@ -91,8 +94,8 @@ class _Geometry:
             xp = self.window.padded(x)
             yc = numpy.empty((w.shape[0], x.shape[0]) + self.out_hw, dtype=x.dtype)
             bias = numpy.zeros(w.shape[0], x.dtype) if b is None else b
-            over_batch(loops().conv_direct, x.shape[0], xp, *self.window.kernel, *self.window.dilation,
-                       numpy.ascontiguousarray(w).reshape(w.shape[0], -1), bias, yc)
+            parallel_claim(loops().conv_direct, x.shape[0], xp, *self.window.kernel, *self.window.dilation,
+                           numpy.ascontiguousarray(w).reshape(w.shape[0], -1), bias, yc, size=max(xp.size, yc.size))
             return nchw(yc), xp
         if WINOGRAD and self.winograd:
             yc = winograd().convolve(self.window.padded(x), w, b)
@@ -115,10 +118,10 @@ class _Geometry:
         if self.direct:
             xp = self.window.padded(x) if saved is None else saved
             gyc = channels_first(gy)
-            parts = split(x.shape[0], max(xp.size, gyc.size))  # sized as over_batch; each range sums into its own gw
-            gw = numpy.zeros((len(parts), self.w_shape[0], xp.shape[0] * self.window.kernel[0] * self.window.kernel[1]))
-            run([(loops().conv_direct_weight, (xp, gyc, *self.window.kernel, *self.window.dilation, part_gw) + part)
-                 for part_gw, part in zip(gw, parts)])
+            blocks = numpy.array(ranges(x.shape[0], DIRECT_WEIGHT_BLOCKS), dtype=numpy.int64)  # fixed by the batch
+            gw = numpy.zeros((len(blocks), self.w_shape[0], xp.shape[0] * self.window.kernel[0] * self.window.kernel[1]))
+            parallel_claim(loops().conv_direct_weight, len(blocks), xp, gyc, *self.window.kernel, *self.window.dilation,
+                           gw, blocks, size=max(xp.size, gyc.size))
             return gw.sum(0).astype(x.dtype).reshape(self.w_shape)
         if self.groups == 1 and CHUNKED:
             xc = channels_first(x) if saved is None else saved
