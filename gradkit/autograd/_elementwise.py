@@ -73,10 +73,20 @@ def _memory_order(a):
     return order if a.transpose(order).flags.c_contiguous else None
 
 
+def _inverse(order):
+    """The axis order that undoes the permutation ``order``. In Python, not ``numpy.argsort``: inside a
+    training step, where NumPy's code is out of the caches after each convolution, argsort of four
+    axes took 12-22 us a call, this loop 1.3 us (bench/README.md, session 11)."""
+    inverse = [0] * len(order)
+    for position, axis in enumerate(order):
+        inverse[axis] = position
+    return tuple(inverse)
+
+
 def _empty_in_order(shape, dtype, order):
     """An empty array of ``shape`` whose memory is C-contiguous in axis ``order``."""
     memory = numpy.empty(tuple(shape[axis] for axis in order), dtype=dtype)
-    return memory.transpose(numpy.argsort(order))
+    return memory.transpose(_inverse(order))
 
 
 def _eligible(*arrays):

@@ -5,7 +5,7 @@ import numpy
 
 from .. import backend
 from ..autograd import ops
-from ..autograd._elementwise import _memory_order
+from ..autograd._elementwise import _inverse, _memory_order
 from ..autograd.function import Function
 from ..autograd.mode import is_grad_enabled
 from ..autograd.ops import _lift
@@ -222,7 +222,7 @@ def _draws(rng, x, shape):
     order = _memory_order(x) or tuple(range(x.ndim))
     draws = backend.resolve_rng(rng).random(tuple(shape[a] for a in order),
                                             dtype=numpy.float64 if x.dtype == numpy.float64 else numpy.float32)
-    return draws.transpose(numpy.argsort(order))
+    return draws.transpose(_inverse(order))
 
 
 def dropout(x, p: float = 0.5, training: bool = True, rng=None, inverted: bool = True) -> Tensor:

@@ -126,3 +126,14 @@ def test_relu_gradient_takes_the_activations_memory_order(layout, rng):
     x = gk.Tensor(a, requires_grad=True)
     gk.functional.relu(x).backward(gk.Tensor(gy))
     numpy.testing.assert_array_equal(x.grad.data, gx)
+
+
+@pytest.mark.parametrize("order", [(0,), (1, 0), (1, 0, 2, 3), (2, 3, 1, 0), (3, 1, 4, 0, 2)])
+def test_arrays_made_in_a_memory_order_have_its_strides_and_the_shape_asked_for(order):
+    """``_inverse`` undoes the permutation (as numpy.argsort would), so ``_empty_in_order`` gives the
+    shape asked for, dense in ``order``."""
+    assert _elementwise._inverse(order) == tuple(numpy.argsort(order))
+    shape = tuple(range(2, 2 + len(order)))
+    a = _elementwise._empty_in_order(shape, numpy.float32, order)
+    assert a.shape == shape
+    assert _elementwise._memory_order(a) == order
