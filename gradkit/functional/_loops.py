@@ -71,6 +71,33 @@ def col2im(cols, kh, kw, sh, sw, dh, dw, outp, first, last):
 
 
 @_jit
+def pad(xc, ph, pw, fill, xp, counter, first, last):
+    """xp[c, n] = the plane xc[c, n] framed by ph rows and pw columns of ``fill``, in one pass; the
+    threads claim the (c, n) planes (item c N + n). NumPy's ``full`` and a strided slice copy were two
+    passes on one thread: 5.5 ms of a residual CNN step (bench/README.md, session 11)."""
+    batch, height, width = xc.shape[1], xc.shape[2], xc.shape[3]
+    hp, wp = xp.shape[2], xp.shape[3]
+    item = claim(counter, first)
+    while item < last:
+        c, n = _u(item // batch), _u(item % batch)
+        for y in range(_u(ph)):
+            for b in range(_u(wp)):
+                xp[c, n, y, b] = fill
+        for y in range(_u(height)):
+            row = _u(y + ph)
+            for b in range(_u(pw)):
+                xp[c, n, row, b] = fill
+            for b in range(_u(width)):
+                xp[c, n, row, _u(b + pw)] = xc[c, n, y, b]
+            for b in range(_u(pw + width), _u(wp)):
+                xp[c, n, row, b] = fill
+        for y in range(_u(ph + height), _u(hp)):
+            for b in range(_u(wp)):
+                xp[c, n, y, b] = fill
+        item = claim(counter, first)
+
+
+@_jit
 def tap_offsets(xp, kh, kw, dh, dw):
     """Where tap (c, i, j) of image 0's windows starts in the flat padded array xp (C, N, Hp, Wp)."""
     channels, batch, hp, wp = xp.shape

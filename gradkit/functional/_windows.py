@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy
 
-from ..threads import parallel_for
+from ..threads import parallel_claim, parallel_for
 
 
 def pair(name: str, what: str, value, minimum: int) -> tuple:
@@ -54,8 +54,8 @@ class Window:
         if not (ph or pw):
             return channels_first(x)
         n, c, h, w = x.shape
-        out = numpy.full((c, n, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
-        out[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+        out = numpy.empty((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+        parallel_claim(loops().pad, c * n, x.transpose(1, 0, 2, 3), ph, pw, x.dtype.type(fill), out, size=out.size)
         return out
 
     def unpad(self, xpc):

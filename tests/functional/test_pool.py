@@ -142,3 +142,30 @@ def test_max_pool_gradient_keeps_nan_and_inf_at_the_argmax(shape):
     y.backward(gk.Tensor(gy))
     ty.backward(torch.tensor(gy))
     numpy.testing.assert_array_equal(a.grad.data, t.grad.numpy())
+
+
+@pytest.mark.parametrize("threads_count", [1, 2, 3])
+@pytest.mark.parametrize("fill", [0.0, -numpy.inf])
+@pytest.mark.parametrize("memory", ["nchw", "channels_first"])
+@pytest.mark.parametrize("padding", [1, 2, (0, 2), (3, 0)])
+def test_the_padded_copy_of_a_batch_is_numpys(padding, memory, fill, threads_count, monkeypatch, rng):
+    """``Window.padded`` (the compiled ``pad``, planes claimed by the threads) against numpy.pad, for
+    both memory orders an activation has, with a NaN and an infinity inside."""
+    from gradkit import threads
+    from gradkit.functional._windows import Window
+    x = rng.standard_normal((5, 3, 6, 7)).astype(numpy.float32)
+    x[0, 0, 0, 0], x[-1, -1, -1, -1] = numpy.nan, numpy.inf
+    if memory == "channels_first":
+        x = numpy.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    window = Window("test", 3, 1, padding)
+    (ph, pw) = window.padding
+    monkeypatch.setattr(threads, "MIN_LOOP_SIZE", 0)
+    before = threads.get_num_threads()
+    threads.set_num_threads(threads_count)
+    try:
+        got = window.padded(x, fill)
+    finally:
+        threads.set_num_threads(before)
+    want = numpy.pad(x.transpose(1, 0, 2, 3), ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    assert got.flags.c_contiguous and got.dtype == x.dtype
+    numpy.testing.assert_array_equal(got, want)
