@@ -22,6 +22,7 @@ MIN_SIZE = 1 << 16
 # 0.100; bench/README.md, session 9). The compiled sum is only worth its call when split.
 SPLIT = True
 SPLIT_MIN_SIZE = 1 << 19
+BLOCK = 1 << 15  # elements a thread claims at a time (128 KB of float32; LLVM's vector loop runs whole)
 _kernels = None
 
 
@@ -31,40 +32,56 @@ def _compiled():
         from numba import njit
         from numba import uint64 as u
 
+        from .._claim import claim
+
         # Unsigned indices: with a signed range(first, last) Numba wraps negative indices, and that
         # test kept LLVM 22 (Numba 0.68) from vectorising these loops: 3.6-33x slower than NumPy
         # (bench/README.md, session 8). tests/threads/test_elementwise_split.py checks the indices.
 
+        # Each loop takes blocks of BLOCK elements, claimed one at a time by the threads (``_claim``);
+        # the block [start, stop) of block k is [k BLOCK, min((k + 1) BLOCK, size)).
+
         @njit(cache=True, nogil=True)
-        def relu(x, y, first, last):
+        def relu(x, y, counter, first, last):
             zero = numpy.zeros(1, y.dtype)[0]
-            for i in range(u(first), u(last)):
-                v = x[i]
-                y[i] = v if v > 0 or v != v else zero  # NaN stays NaN and -0.0 gives 0.0, as maximum
+            block = claim(counter, first)
+            while block < last:
+                for i in range(u(block * BLOCK), u(min(block * BLOCK + BLOCK, x.shape[0]))):
+                    v = x[i]
+                    y[i] = v if v > 0 or v != v else zero  # NaN stays NaN and -0.0 gives 0.0, as maximum
+                block = claim(counter, first)
 
         @njit(cache=True, nogil=True)
-        def relu_gradient(y, gy, gx, first, last):
+        def relu_gradient(y, gy, gx, counter, first, last):
             zero = numpy.zeros(1, gx.dtype)[0]
-            for i in range(u(first), u(last)):
-                gx[i] = zero if y[i] <= 0 else gy[i]  # a NaN unit passes gy, as torch's threshold_backward
+            block = claim(counter, first)
+            while block < last:
+                for i in range(u(block * BLOCK), u(min(block * BLOCK + BLOCK, y.shape[0]))):
+                    gx[i] = zero if y[i] <= 0 else gy[i]  # a NaN unit passes gy, as torch's threshold_backward
+                block = claim(counter, first)
 
         @njit(cache=True, nogil=True)
-        def add(a, b, out, first, last):
-            for i in range(u(first), u(last)):
-                out[i] = a[i] + b[i]
+        def add(a, b, out, counter, first, last):
+            block = claim(counter, first)
+            while block < last:
+                for i in range(u(block * BLOCK), u(min(block * BLOCK + BLOCK, a.shape[0]))):
+                    out[i] = a[i] + b[i]
+                block = claim(counter, first)
 
         _kernels = relu, relu_gradient, add
     return _kernels
 
 
 def _run(kernel, *flat):
-    """kernel(*flat, first, last) over the flat arrays, split over gradkit's threads when it holds them."""
-    from ..threads import parallel_for
+    """kernel over the flat arrays' blocks of ``BLOCK`` elements, claimed by gradkit's threads when it
+    holds them (``threads.parallel_claim``), else all on the calling thread."""
+    from ..threads import parallel_claim
     size = flat[0].shape[0]
+    blocks = -(-size // BLOCK)
     if SPLIT and size >= SPLIT_MIN_SIZE:
-        parallel_for(kernel, size, *flat, size=size, take=False)
+        parallel_claim(kernel, blocks, *flat, size=size, take=False)
     else:
-        kernel(*flat, 0, size)
+        kernel(*flat, numpy.zeros(1, numpy.int64), 0, blocks)
 
 
 def _memory_order(a):

@@ -101,7 +101,7 @@ def test_the_loops_index_unsigned_so_that_llvm_vectorises_them():
     array = types.float32[::1]
     for kernel, arrays in zip(_elementwise._compiled(), (2, 3, 3)):
         fresh = njit(kernel.py_func)  # typed afresh: a kernel loaded from Numba's cache keeps no annotation
-        fresh.compile((array,) * arrays + (types.int64, types.int64))
+        fresh.compile((array,) * arrays + (types.int64[::1], types.int64, types.int64))  # (counter, blocks)
         annotation = str(next(iter(fresh.overloads.values())).type_annotation)
         assert "range_iter_uint64" in annotation and "range_iter_int64" not in annotation, kernel.py_func.__name__
 
