@@ -98,6 +98,20 @@ def pad(xc, ph, pw, fill, xp, counter, first, last):
 
 
 @_jit
+def _stage(xc, n, ph, pw, stage):
+    """Image n of xc (C, N, H, W) into the interior of ``stage`` (C, 1, H + 2 ph, W + 2 pw), whose border
+    stays zero: the direct loops pad one image at a time in the core's cache instead of reading a
+    padded copy of the batch, which took a pass of its own over memory (two of them, the input's and
+    the input gradient's, for each direct layer: 4.3 ms of a residual CNN step; bench/README.md,
+    session 11)."""
+    channels, height, width = xc.shape[0], xc.shape[2], xc.shape[3]
+    for c in range(channels):
+        for y in range(height):
+            for b in range(width):
+                stage[c, 0, _u(y + ph), _u(b + pw)] = xc[c, _u(n), y, b]
+
+
+@_jit
 def tap_offsets(xp, kh, kw, dh, dw):
     """Where tap (c, i, j) of image 0's windows starts in the flat padded array xp (C, N, Hp, Wp)."""
     channels, batch, hp, wp = xp.shape
@@ -110,8 +124,9 @@ def tap_offsets(xp, kh, kw, dh, dw):
 
 
 @_jit_sum
-def conv_direct(xp, kh, kw, dh, dw, wm, bias, yc, counter, first, last):
-    """yc[o, n, a, b] = bias[o] + sum_{c, i, j} wm[o, (c i j)] xp[c, n, a + i dh, b + j dw] (stride 1).
+def conv_direct(xc, ph, pw, kh, kw, dh, dw, wm, bias, yc, counter, first, last):
+    """yc[o, n, a, b] = bias[o] + sum_{c, i, j} wm[o, (c i j)] xp[c, n, a + i dh, b + j dw] (stride 1),
+    xp the input xc (C, N, H, W) padded by (ph, pw): one image at a time in a stage (``_stage``).
 
     No columns: each output row (a, .) sits at a + i dh, . + j dw of the padded image, so with rows
     laid end to end at the padded width Wp, one tap is one contiguous run of
@@ -120,17 +135,19 @@ def conv_direct(xp, kh, kw, dh, dw, wm, bias, yc, counter, first, last):
     so each input value loaded feeds two multiply-adds (0.56 -> 0.36 ms against one output per pass,
     LeNet-5's first layer). The threads claim the images one at a time (``_claim``).
     """
-    channels, batch, hp, wp = xp.shape
+    channels, hp, wp = xc.shape[0], xc.shape[2] + 2 * ph, xc.shape[3] + 2 * pw
     outs, taps = wm.shape
     oh, ow = yc.shape[2], yc.shape[3]
     run = (oh - 1) * wp + ow
-    flat = xp.reshape(channels * batch * hp * wp)
-    offsets = tap_offsets(xp, kh, kw, dh, dw)
+    stage = numpy.zeros((channels, 1, hp, wp), xc.dtype)
+    flat = stage.reshape(channels * hp * wp)
+    offsets = tap_offsets(stage, kh, kw, dh, dw)
     acc0, acc1 = numpy.empty(run, yc.dtype), numpy.empty(run, yc.dtype)
     whole = taps - taps % 4
+    base = _u(0)
     n = claim(counter, first)
     while n < last:
-        base = _u(n * hp * wp)
+        _stage(xc, n, ph, pw, stage)
         for o in range(0, outs, 2):
             p = min(o + 1, outs - 1)  # the pair's second output (the first again when outs is odd)
             for k in range(run):
@@ -159,28 +176,31 @@ def conv_direct(xp, kh, kw, dh, dw, wm, bias, yc, counter, first, last):
 
 
 @_jit_sum
-def conv_direct_weight(xp, gyc, kh, kw, dh, dw, gw, blocks, counter, first, last):
+def conv_direct_weight(xc, ph, pw, gyc, kh, kw, dh, dw, gw, blocks, counter, first, last):
     """gw[k, o, (c i j)] += sum over the images n of block k and (a, b) of gyc[o, n, a, b]
-    xp[c, n, a + i dh, b + j dw] (stride 1; the adjoint of conv_direct in its weights). gyc is laid out at the padded width, zeros between rows,
-    so each tap is one dot product of contiguous runs; each pass takes four taps against two outputs
+    xp[c, n, a + i dh, b + j dw] (stride 1; the adjoint of conv_direct in its weights), xp the input
+    xc padded by (ph, pw) one image at a time (``_stage``). gyc is laid out at the padded width, zeros
+    between rows, so each tap is one dot product of contiguous runs; each pass takes four taps against two outputs
     (0.54 -> 0.38 ms against one output, LeNet-5's first layer). The threads claim blocks of images
     (``_claim``; block k is the images [blocks[k, 0], blocks[k, 1])), and each image's sums are added
     into the block's own gw[k], which may be float64: blocks fixed by the batch, so the sums do not
     depend on the thread count."""
-    channels, batch, hp, wp = xp.shape
+    channels, hp, wp = xc.shape[0], xc.shape[2] + 2 * ph, xc.shape[3] + 2 * pw
     outs, _, oh, ow = gyc.shape
     run = (oh - 1) * wp + ow
-    flat = xp.reshape(channels * batch * hp * wp)
-    offsets = tap_offsets(xp, kh, kw, dh, dw)
+    stage = numpy.zeros((channels, 1, hp, wp), xc.dtype)
+    flat = stage.reshape(channels * hp * wp)
+    offsets = tap_offsets(stage, kh, kw, dh, dw)
     taps = offsets.shape[0]
-    g0, g1 = numpy.zeros(run, xp.dtype), numpy.zeros(run, xp.dtype)
-    zero = g0[0]  # a 0 of xp's dtype: g0 is still all zeros
+    g0, g1 = numpy.zeros(run, xc.dtype), numpy.zeros(run, xc.dtype)
+    zero = g0[0]  # a 0 of xc's dtype: g0 is still all zeros
+    base = _u(0)
     whole = taps - taps % 4
     block = claim(counter, first)
     while block < last:
         sums = gw[block]
         for n in range(blocks[block, 0], blocks[block, 1]):
-            base = _u(n * hp * wp)
+            _stage(xc, n, ph, pw, stage)
             for o in range(0, outs, 2):
                 p = o + 1
                 for a in range(oh):

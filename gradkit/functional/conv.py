@@ -88,15 +88,16 @@ class _Geometry:
 
     def forward(self, x, w, b):
         """conv(x, w) + b as the NCHW view of an (O, N, OH, OW) array, and what ``weight_grad`` can
-        reuse: the padded input (direct loops), the (C, N, H, W) input (chunked im2col + GEMM) or the
-        whole batch's columns (grouped)."""
+        reuse: the (C, N, H, W) input (direct loops, which pad it an image at a time, and chunked
+        im2col + GEMM) or the whole batch's columns (grouped)."""
         if self.direct:
-            xp = self.window.padded(x)
+            xc = channels_first(x)
             yc = numpy.empty((w.shape[0], x.shape[0]) + self.out_hw, dtype=x.dtype)
             bias = numpy.zeros(w.shape[0], x.dtype) if b is None else b
-            parallel_claim(loops().conv_direct, x.shape[0], xp, *self.window.kernel, *self.window.dilation,
-                           numpy.ascontiguousarray(w).reshape(w.shape[0], -1), bias, yc, size=max(xp.size, yc.size))
-            return nchw(yc), xp
+            parallel_claim(loops().conv_direct, x.shape[0], xc, *self.window.padding, *self.window.kernel,
+                           *self.window.dilation, numpy.ascontiguousarray(w).reshape(w.shape[0], -1), bias, yc,
+                           size=max(xc.size, yc.size))
+            return nchw(yc), xc
         if WINOGRAD and self.winograd:
             yc = winograd().convolve(self.window.padded(x), w, b)
             if yc is not None:  # None: an output is not finite; im2col + GEMM gives IEEE's (and torch's) values
@@ -116,12 +117,12 @@ class _Geometry:
     def weight_grad(self, x, gy, saved=None):
         """The gradient of conv(x, w) with respect to w, from ``saved`` (``forward``'s) when given."""
         if self.direct:
-            xp = self.window.padded(x) if saved is None else saved
+            xc = channels_first(x) if saved is None else saved
             gyc = channels_first(gy)
             blocks = numpy.array(ranges(x.shape[0], DIRECT_WEIGHT_BLOCKS), dtype=numpy.int64)  # fixed by the batch
-            gw = numpy.zeros((len(blocks), self.w_shape[0], xp.shape[0] * self.window.kernel[0] * self.window.kernel[1]))
-            parallel_claim(loops().conv_direct_weight, len(blocks), xp, gyc, *self.window.kernel, *self.window.dilation,
-                           gw, blocks, size=max(xp.size, gyc.size))
+            gw = numpy.zeros((len(blocks), self.w_shape[0], xc.shape[0] * self.window.kernel[0] * self.window.kernel[1]))
+            parallel_claim(loops().conv_direct_weight, len(blocks), xc, *self.window.padding, gyc, *self.window.kernel,
+                           *self.window.dilation, gw, blocks, size=max(xc.size, gyc.size))
             return gw.sum(0).astype(x.dtype).reshape(self.w_shape)
         if self.groups == 1 and CHUNKED:
             xc = channels_first(x) if saved is None else saved

@@ -75,6 +75,20 @@ def test_against_torch(case, dtype, check, rng, path):
     assert calls == expected, f"{mode} path of {case} called {calls}"
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if _direct_applies(c) and c[7] != 0])
+def test_the_direct_loops_pad_an_image_at_a_time_not_the_batch(case, check, rng, monkeypatch):
+    """The direct loops stage each image, padded, in the core's cache (``_loops._stage``): no padded
+    copy of the batch is made (``Window.padded`` never runs), and the values are torch's."""
+    monkeypatch.setattr(conv_module, "DIRECT_MAX_CHANNEL_PAIRS", 10**9)
+    monkeypatch.setattr(conv_module, "WINOGRAD", False)
+
+    def refuse(*args):
+        raise AssertionError("a padded copy of the batch was made")
+    monkeypatch.setattr(conv_module.Window, "padded", refuse)
+    ours, theirs = _conv(case)
+    check.against_torch(ours, theirs, _arrays(rng, case), numpy.float64, what=f"staged direct conv2d {case}")
+
+
 def test_which_convolutions_take_the_direct_path_by_default():
     def direct(x_shape, w_shape, stride=1, groups=1):
         window = conv_module.Window("conv2d", w_shape[2:], stride, 0)
