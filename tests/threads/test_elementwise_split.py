@@ -137,3 +137,22 @@ def test_arrays_made_in_a_memory_order_have_its_strides_and_the_shape_asked_for(
     a = _elementwise._empty_in_order(shape, numpy.float32, order)
     assert a.shape == shape
     assert _elementwise._memory_order(a) == order
+
+
+def test_a_second_process_loads_the_loops_from_numbas_cache(tmp_path):
+    """The loops compile once per machine: a second process loads them from the cache. As closures
+    holding ``claim`` in a cell they never matched their cache entry, so every process compiled them
+    again (15 MB more memory in the bench's LeNet-5 process, and 36 stale entries on disk)."""
+    import os
+    import subprocess
+    import sys
+    program = ("import numpy; from gradkit.autograd import _elementwise as E\n"
+               "x = numpy.ones((4, 1 << 15), numpy.float32)\n"
+               "E.relu(x); E.relu_gradient(x, x); E.SPLIT_MIN_SIZE = 0; E.add(x, x)\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), NUMBA_DEBUG_CACHE="1")
+    runs = [subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True)
+            for _ in range(2)]
+    second = runs[1].stdout + runs[1].stderr
+    for name in ("relu", "relu_gradient", "add"):
+        assert f"_elementwise_loops.{name}-" in second
+    assert "data saved" not in second, second
