@@ -5,8 +5,8 @@ thread starts its half 20-35 us after the first (it sleeps between loops, and wa
 futex and a GIL hand-over), and it then ran 8-20% slower in a step (the machine's other load lands
 on it): in the residual CNN step the first thread waited out about 4 ms a step at the ends of the
 convolutions' halves (bench/README.md, session 11). Here every thread of a split loop walks the
-same range [first, last) and takes the next item from a shared counter (``claim``, an atomic add), so the
-first thread starts at once and the faster one takes more items.
+same range [first, last) and takes the next item from a shared counter (``claim``, an atomic add),
+so the first thread starts at once and the faster one takes more items.
 
 What an item computes never depends on which thread takes it: items write disjoint memory, and a
 sum over items goes into fixed slots summed in a fixed order afterwards, so the bits do not depend

@@ -9,11 +9,12 @@ Two kinds of work use the threads:
 * **Matrix products** go to BLAS, which threads them itself. Its workers spin while they wait for the
   next product, so the hand-over costs microseconds: the best choice for the many small products of
   an MLP (a 100x784 @ 784x100 product: 120 us on BLAS's 2 threads, 159 us split in two by gradkit).
-* **Compiled loops** (convolution and pooling, ``functional._loops``) are split over the images of a
-  batch by gradkit's own worker threads: in fixed parts (``parallel_for``), or, for the convolutions
-  and batch norm, with the items claimed one at a time from a shared counter (``claiming``,
-  ``_claim``): the second thread wakes 20-35 us after the first here, and the first then takes
-  more items instead of waiting at the end.
+* **Compiled loops** (convolution and pooling, ``functional._loops``; batch norm; large element-wise
+  ops) are split by gradkit's own worker threads: in fixed parts (``parallel_for``: the pools and
+  im2col), or with the items claimed one at a time from a shared counter (``parallel_claim``,
+  ``_claim``: the convolutions, the padded copy, batch norm, the element-wise loops). The second
+  thread wakes 20-35 us after the first here; claiming, the first takes more items meanwhile
+  instead of waiting for it at the end.
 
 The two cannot share the cores. BLAS's workers spin for about 0.1 s after each product, and a loop
 thread woken onto a core where one spins waited 2-9 ms in 10-15% of the calls of a LeNet-5 step
@@ -138,7 +139,7 @@ def claiming(items: int, size: int, take: bool = True) -> list:
 
 def parallel_claim(kernel, items: int, *args, size: int, take: bool = True) -> None:
     """``kernel(*args, counter, first, last)`` on each thread ``claiming`` gives: every thread takes
-    items of [0, items) from ``counter`` (``_claim.claimed``) until none is left."""
+    items of [0, items) from ``counter`` (``_claim.claim``) until none is left."""
     run([(kernel, args + part) for part in claiming(items, size, take)])
 
 
