@@ -7,10 +7,11 @@ call paid fresh page faults (glibc maps arrays above 32 MB anew each time) and R
 some 250 MB of columns alive between its forward and backward passes. Here the batch is cut into
 chunks of a few images whose columns stay in the core's cache (``CHUNK_ELEMENTS``), and each thread
 claims chunks one at a time (``threads.claiming``): gather a chunk's columns, multiply, and move on,
-reusing one buffer. Nothing is saved for the backward pass but the input (in its (C, N, H, W) memory, which
-every conv, batch norm and ReLU output has; each thread copies a chunk's images into its own padded
-stage, so no padded copy of the batch is made): the weight gradient gathers each chunk's columns
-again (cheap from cache), and the input gradient multiplies and scatters (col2im) chunk by chunk.
+reusing one buffer. Nothing is saved for the backward pass but the input (in its (C, N, H, W)
+memory, which every conv, batch norm and ReLU output has; the gather pads a chunk's images in a
+stage of its thread, or reads shifted planes, so no padded copy of the batch is made): the weight
+gradient gathers each chunk's columns again (cheap from cache), and the input gradient multiplies
+and scatters (col2im) chunk by chunk.
 
 Each thread walks its chunks in one compiled call (``_forward_chunks``, ``_weight_chunks``,
 ``_input_chunks``) that runs BLAS's product itself (``_blas``): no Python, and no GIL, per chunk.
