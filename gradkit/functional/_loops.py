@@ -19,13 +19,13 @@ Conventions:
   construction (the padding), which is what makes the cast safe.
 * Each loop takes the images [first, last) of the batch, and the ranges write disjoint memory, so
   ``threads.parallel_for`` can give each of its threads a range (the loops release the GIL); the
-  convolution loops instead claim their images (or blocks of them) one at a time from a counter the
-  threads share (``threads.parallel_claim``, ``_claim``), so a thread that starts late or runs slow
-  takes fewer. Spreading
-  them with Numba's ``prange`` was measured earlier and dropped: its pool fought OpenBLAS's spinning
-  workers for the cores, and it needed a fork-safe threading layer (TBB) as another dependency, since
-  GNU OpenMP, Numba's usual choice, aborts any process forked after it has run. ``threads`` explains
-  how its own workers and BLAS's share the cores.
+  convolution loops and ``pad`` instead claim their images (blocks of images, planes) one at a time
+  from a counter the threads share (``threads.parallel_claim``, ``_claim``), so a thread that starts
+  late or runs slow takes fewer. Spreading them with Numba's ``prange`` was measured earlier and
+  dropped: its pool fought OpenBLAS's spinning workers for the cores, and it needed a fork-safe
+  threading layer (TBB) as another dependency, since GNU OpenMP, Numba's usual choice, aborts any
+  process forked after it has run. ``threads`` explains how its own workers and BLAS's share the
+  cores.
 """
 from __future__ import annotations
 
