@@ -42,9 +42,9 @@ def _run(kernel, *flat):
     size = flat[0].shape[0]
     blocks = -(-size // BLOCK)
     if SPLIT and size >= SPLIT_MIN_SIZE:
-        parallel_claim(kernel, blocks, *flat, size=size, take=False)
+        parallel_claim(kernel, blocks, *flat, BLOCK, size=size, take=False)
     else:
-        kernel(*flat, numpy.zeros(1, numpy.int64), 0, blocks)
+        kernel(*flat, BLOCK, numpy.zeros(1, numpy.int64), 0, blocks)
 
 
 def _memory_order(a):

@@ -101,7 +101,7 @@ def test_the_loops_index_unsigned_so_that_llvm_vectorises_them():
     array = types.float32[::1]
     for kernel, arrays in zip(_elementwise._compiled(), (2, 3, 3)):
         fresh = njit(kernel.py_func)  # typed afresh: a kernel loaded from Numba's cache keeps no annotation
-        fresh.compile((array,) * arrays + (types.int64[::1], types.int64, types.int64))  # (counter, blocks)
+        fresh.compile((array,) * arrays + (types.int64, types.int64[::1], types.int64, types.int64))  # block, claims
         annotation = str(next(iter(fresh.overloads.values())).type_annotation)
         assert "range_iter_uint64" in annotation and "range_iter_int64" not in annotation, kernel.py_func.__name__
 
@@ -156,3 +156,15 @@ def test_a_second_process_loads_the_loops_from_numbas_cache(tmp_path):
     for name in ("relu", "relu_gradient", "add"):
         assert f"_elementwise_loops.{name}-" in second
     assert "data saved" not in second, second
+
+
+@pytest.mark.parametrize("block", [1 << 10, 1 << 17])
+def test_the_block_size_set_at_run_time_is_the_one_the_loops_use(block, monkeypatch, rng):
+    """``BLOCK`` is read when a loop is called, not frozen into the compiled code: with blocks larger
+    than the loops assumed, the elements past the first block were never written."""
+    monkeypatch.setattr(_elementwise, "BLOCK", block)
+    x = rng.standard_normal(3 * (1 << 17) + 5).astype(numpy.float32)
+    numpy.testing.assert_array_equal(_elementwise.relu(x), numpy.maximum(x, 0))
+    numpy.testing.assert_array_equal(_elementwise.relu_gradient(x, x), numpy.where(x > 0, x, 0))
+    monkeypatch.setattr(_elementwise, "SPLIT_MIN_SIZE", 0)
+    numpy.testing.assert_array_equal(_elementwise.add(x, x), x + x)
