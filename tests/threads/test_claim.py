@@ -45,11 +45,11 @@ def test_every_item_is_claimed_exactly_once(thread_count, items, spin):
 
 @pytest.mark.parametrize("thread_count", [2], indirect=True)
 def test_both_threads_take_items_when_there_are_many(thread_count):
-    """With 2,000 items of some microseconds each, the second thread joins (20-35 us late here) and
-    claims part of them; the split is the threads' speed, not a fixed half."""
+    """With 2,000 items of tens of microseconds each (about 0.1 s in all), the second thread joins (it
+    wakes 20-35 us late here) and claims part of them, however loaded the machine."""
     owner = numpy.zeros((2000, 2), numpy.int64)
     calls = threads.claiming(2000, size=1 << 20)
-    threads.run([(_take, (owner, k, 5_000) + call) for k, call in enumerate(calls)])
+    threads.run([(_take, (owner, k, 50_000) + call) for k, call in enumerate(calls)])
     assert (owner[:, 0] == 1).all()
     assert set(numpy.unique(owner[:, 1])) == {0, 1}
 
@@ -66,7 +66,7 @@ def test_without_claim_each_thread_walks_its_fixed_part(thread_count, monkeypatc
     assert owner[:, 1].tolist() == [k for k, (first, last) in enumerate(threads.ranges(10)) for _ in range(first, last)]
 
 
-def test_a_loop_below_the_split_size_runs_on_the_calling_thread_alone(monkeypatch):
+def test_a_loop_below_the_split_size_runs_on_the_calling_thread_alone():
     before = threads.get_num_threads()
     threads.set_num_threads(2)
     try:
